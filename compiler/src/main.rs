@@ -1,0 +1,210 @@
+//! The `trnc` command-line compiler.
+
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use trnc::execute::{execute, Backend};
+use trnc::load::{load_model, weights_path, LoadOptions};
+use trnc::npy::{read_npy, read_npy_shape, write_npy};
+use trnc::Error;
+use trnc_ir::text::{external_constants, print_graph};
+
+const EXAMPLES: &str = "\
+Examples:
+  trnc check tests/corpus/mlp.trn
+  trnc run tests/corpus/mlp.trn --random-inputs 7 --output-dir out/
+  trnc run model.onnx --dim batch_size=1 --dim sequence_length=128 --random-inputs 0 --output-dir out/
+  trnc run tests/corpus/mlp.trn --input x=x.npy --output-dir out/
+
+Exit codes: 0 success, 1 failure while running, 2 bad input or usage.";
+
+#[derive(Parser)]
+#[command(name = "trnc", version, about = "A compiler from ONNX and trnc text IR to NKI kernels for AWS Trainium", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Model file: trnc text IR (.trn, constants in a .safetensors beside it) or ONNX (.onnx).
+    file: PathBuf,
+    /// Size of a symbolic dimension, e.g. --dim batch_size=1 (repeatable).
+    #[arg(long = "dim", value_name = "NAME=N", value_parser = parse_dim)]
+    dims: Vec<(String, usize)>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and verify a model, then print its canonical text IR.
+    #[command(after_help = "Example:\n  trnc check tests/corpus/mlp.trn\n  trnc check model.onnx --dim batch=1 -o model.trn   # also writes model.safetensors")]
+    Check {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Write the IR to this .trn file (large constants to the .safetensors beside it) instead of stdout.
+        #[arg(short, long, value_name = "OUT.trn")]
+        output: Option<PathBuf>,
+    },
+    /// Run a model on a backend and write every output as DIR/<output name>.npy.
+    #[command(after_help = "Examples:\n  trnc run tests/corpus/mlp.trn --random-inputs 7 --output-dir out/\n  trnc run tests/corpus/mlp.trn --input x=x.npy --output-dir out/\n\n\
+With --random-inputs, the inputs used are written to DIR/inputs/<input name>.npy.\n\
+Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are exact in f32).")]
+    Run {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Backend to run on.
+        #[arg(long, default_value = "reference")]
+        backend: Backend,
+        /// An input from a .npy file, e.g. --input x=x.npy (repeatable).
+        #[arg(long = "input", value_name = "NAME=PATH.npy", value_parser = parse_input)]
+        inputs: Vec<(String, PathBuf)>,
+        /// Fill the inputs not given with --input with seeded random values
+        /// (floats uniform in [-1, 1), gather indices within range).
+        #[arg(long, value_name = "SEED")]
+        random_inputs: Option<u64>,
+        /// Folder for the outputs (created if missing).
+        #[arg(long, value_name = "DIR")]
+        output_dir: PathBuf,
+    },
+}
+
+fn parse_dim(s: &str) -> Result<(String, usize), String> {
+    let (name, n) = s.split_once('=').ok_or_else(|| format!("expected NAME=N, got '{s}'"))?;
+    let n = n.parse::<usize>().map_err(|_| format!("'{n}' is not a size (a whole number >= 0)"))?;
+    Ok((name.to_string(), n))
+}
+
+fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = s.split_once('=').ok_or_else(|| format!("expected NAME=PATH.npy, got '{s}'"))?;
+    Ok((name.to_string(), PathBuf::from(path)))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A panic is a compiler bug; report it as one rather than as a crash.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("internal compiler error: {info}\nThis is a bug in trnc; please report it with the input that caused it.");
+    }));
+    match std::panic::catch_unwind(|| dispatch(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+        Err(_) => ExitCode::from(101),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Check { model, output } => check(&model, output.as_deref()),
+        Command::Run {
+            model,
+            backend,
+            inputs,
+            random_inputs,
+            output_dir,
+        } => run(&model, backend, &inputs, random_inputs, &output_dir),
+    }
+}
+
+fn load_options(model: &ModelArgs) -> Result<LoadOptions, Error> {
+    let mut dims = BTreeMap::new();
+    for (name, n) in &model.dims {
+        if dims.insert(name.clone(), *n).is_some_and(|old| old != *n) {
+            return Err(Error::bad_input(format!("error: --dim {name} is given twice with different sizes")));
+        }
+    }
+    Ok(LoadOptions {
+        dims,
+        input_shapes: BTreeMap::new(),
+    })
+}
+
+fn check(model: &ModelArgs, output: Option<&Path>) -> Result<(), Error> {
+    let graph = load_model(&model.file, &load_options(model)?)?;
+    let text = print_graph(&graph);
+    match output {
+        None => print!("{text}"),
+        Some(path) => {
+            if path.extension().and_then(|e| e.to_str()) != Some("trn") {
+                return Err(Error::bad_input(format!("error: -o needs a .trn file name, got {}", path.display())));
+            }
+            let write_err = |e: String| Error::run(format!("error: {e}"));
+            std::fs::write(path, &text).map_err(|e| write_err(format!("cannot write {}: {e}", path.display())))?;
+            let external = external_constants(&graph);
+            if !external.is_empty() {
+                let refs: Vec<(String, &trnc_ir::Tensor)> = external.iter().map(|(k, t)| (k.clone(), &**t)).collect();
+                trnc_ir::weights::save_safetensors(&weights_path(path), &refs).map_err(write_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run(
+    model: &ModelArgs,
+    backend: Backend,
+    given: &[(String, PathBuf)],
+    seed: Option<u64>,
+    out_dir: &Path,
+) -> Result<(), Error> {
+    // Input files are read twice: first for their shapes (which may size
+    // symbolic dimensions), then converted to the dtype the graph wants.
+    let mut options = load_options(model)?;
+    for (name, path) in given {
+        let probe = read_npy_shape(path)?;
+        if options.input_shapes.insert(name.clone(), probe).is_some() {
+            return Err(Error::bad_input(format!("error: --input {name} is given twice")));
+        }
+    }
+    let graph = load_model(&model.file, &options)?;
+    let input_names: Vec<&str> = graph.inputs.iter().map(|&v| graph.name_of(v)).collect();
+    for (name, _) in given {
+        if !input_names.contains(&name.as_str()) {
+            return Err(Error::bad_input(format!(
+                "error: --input {name}: the model has no input '{name}'; its inputs are: {}",
+                input_names.join(", ")
+            )));
+        }
+    }
+    let random = match seed {
+        Some(s) => Some(trnc_ir::random::random_inputs(&graph, s).map_err(|e| Error::bad_input(format!("error: {e}")))?),
+        None => None,
+    };
+    let mut inputs = Vec::new();
+    let mut generated = Vec::new();
+    for (i, &v) in graph.inputs.iter().enumerate() {
+        let name = graph.name_of(v);
+        let want = graph.ty(v);
+        if let Some((_, path)) = given.iter().find(|(n, _)| n == name) {
+            let t = read_npy(path, want.dtype)?;
+            inputs.push(t);
+        } else if let Some(r) = &random {
+            generated.push((name.to_string(), r[i].clone()));
+            inputs.push(r[i].clone());
+        } else {
+            return Err(Error::bad_input(format!(
+                "error: no value for input '{name}' ({want}); give --input {name}=PATH.npy or --random-inputs SEED"
+            )));
+        }
+    }
+    let outputs = execute(&graph, &inputs, backend)?;
+    let mkdir = |d: &Path| {
+        std::fs::create_dir_all(d).map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
+    };
+    mkdir(out_dir)?;
+    if !generated.is_empty() {
+        mkdir(&out_dir.join("inputs"))?;
+        for (name, t) in &generated {
+            write_npy(&out_dir.join("inputs").join(format!("{name}.npy")), t)?;
+        }
+    }
+    for (&v, t) in graph.outputs.iter().zip(&outputs) {
+        let path = out_dir.join(format!("{}.npy", graph.name_of(v)));
+        write_npy(&path, t)?;
+        println!("wrote {} ({})", path.display(), graph.ty(v));
+    }
+    Ok(())
+}

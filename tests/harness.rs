@@ -1,0 +1,1 @@
+//! Shared helpers for trnc's workspace tests.
