@@ -4,7 +4,7 @@
 use crate::Error;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use trnc_ir::text::{parse_graph, ParseError};
+use trnc_ir::text::{parse_graph, ParseError, Span};
 use trnc_ir::{verify, Dim, Graph, Tensor, TensorType};
 
 /// How symbolic dimensions get their sizes.
@@ -31,7 +31,8 @@ pub fn load_model(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
 
 /// Reads a file, with an error that names it.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::bad_input(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| Error::bad_input(format!("cannot read {}: {e}", path.display())))
 }
 
 /// The side file holding a text file's large constants: `x.trn` → `x.safetensors`.
@@ -41,19 +42,38 @@ pub fn weights_path(text_path: &Path) -> PathBuf {
 
 fn load_text(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
     let bytes = read_file(path)?;
-    let src = String::from_utf8(bytes).map_err(|e| {
-        Error::bad_input(format!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))
-    })?;
     let file = path.display().to_string();
+    let src = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // The lossy text has one replacement character per bad sequence,
+            // so the offset of the first one is unchanged.
+            let err = ParseError::new(
+                &file,
+                &lossy,
+                Span::new(at, at + 1),
+                "this file is not UTF-8 text",
+            );
+            return Err(Error::bad_input(format!("error: {err}")));
+        }
+    };
     let side = weights_path(path);
     let mut cache: Option<HashMap<String, Tensor>> = None;
     let mut loader = |key: &str, _ty: &TensorType| -> Result<Tensor, String> {
         if cache.is_none() {
             cache = Some(trnc_ir::weights::load_safetensors(&side)?);
         }
-        cache.as_ref().unwrap().get(key).cloned().ok_or_else(|| format!("{} has no tensor '{key}'", side.display()))
+        cache
+            .as_ref()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("{} has no tensor '{key}'", side.display()))
     };
-    let parsed = parse_graph(&src, &file, &mut loader).map_err(|e| Error::bad_input(format!("error: {e}")))?;
+    let parsed = parse_graph(&src, &file, &mut loader)
+        .map_err(|e| Error::bad_input(format!("error: {e}")))?;
     let mut graph = parsed.graph;
     let inputs: Vec<(String, Vec<Dim>)> = graph
         .inputs
@@ -79,7 +99,11 @@ pub fn missing_dims_error(missing: &[String]) -> Error {
     let flags: Vec<String> = missing.iter().map(|d| format!("--dim {d}=N")).collect();
     Error::bad_input(format!(
         "error: symbolic dimension(s) {} have no size; give them with {} or with --input files",
-        missing.iter().map(|d| format!("'{d}'")).collect::<Vec<_>>().join(", "),
+        missing
+            .iter()
+            .map(|d| format!("'{d}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
         flags.join(" ")
     ))
 }
@@ -87,12 +111,21 @@ pub fn missing_dims_error(missing: &[String]) -> Error {
 /// Sizes for symbolic dimensions: from `options.dims`, else from the shapes
 /// of input files matched position by position against the declared dims.
 /// A size that two sources disagree on is an error naming both.
-pub fn resolve_dims(inputs: &[(String, Vec<Dim>)], options: &LoadOptions) -> Result<HashMap<String, usize>, Error> {
-    let mut sizes: HashMap<String, usize> = options.dims.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    let mut origin: HashMap<String, String> =
-        options.dims.keys().map(|k| (k.clone(), format!("--dim {k}={}", options.dims[k]))).collect();
+pub fn resolve_dims(
+    inputs: &[(String, Vec<Dim>)],
+    options: &LoadOptions,
+) -> Result<HashMap<String, usize>, Error> {
+    let mut sizes: HashMap<String, usize> =
+        options.dims.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut origin: HashMap<String, String> = options
+        .dims
+        .keys()
+        .map(|k| (k.clone(), format!("--dim {k}={}", options.dims[k])))
+        .collect();
     for (name, dims) in inputs {
-        let Some(shape) = options.input_shapes.get(name) else { continue };
+        let Some(shape) = options.input_shapes.get(name) else {
+            continue;
+        };
         if shape.len() != dims.len() {
             return Err(Error::bad_input(format!(
                 "error: input '{name}' has rank {} in the model but the file given has shape {}",
@@ -105,18 +138,19 @@ pub fn resolve_dims(inputs: &[(String, Vec<Dim>)], options: &LoadOptions) -> Res
                 Dim::Known(k) if *k != n => {
                     return Err(Error::bad_input(format!(
                         "error: input '{name}' is {} in the model but the file given has shape {}",
-                        dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"),
+                        dims.iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join("x"),
                         trnc_ir::format_shape(shape)
                     )))
                 }
                 Dim::Sym(s) => match sizes.get(s) {
-                    Some(&m) if m != n => {
-                        return Err(Error::bad_input(format!(
-                            "error: dimension '{s}' is {m} (from {}) but input '{name}' has shape {}",
-                            origin[s],
-                            trnc_ir::format_shape(shape)
-                        )))
-                    }
+                    Some(&m) if m != n => return Err(Error::bad_input(format!(
+                        "error: dimension '{s}' is {m} (from {}) but input '{name}' has shape {}",
+                        origin[s],
+                        trnc_ir::format_shape(shape)
+                    ))),
                     Some(_) => {}
                     None => {
                         sizes.insert(s.clone(), n);

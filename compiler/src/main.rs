@@ -38,7 +38,9 @@ struct ModelArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Parse and verify a model, then print its canonical text IR.
-    #[command(after_help = "Example:\n  trnc check tests/corpus/mlp.trn\n  trnc check model.onnx --dim batch=1 -o model.trn   # also writes model.safetensors")]
+    #[command(
+        after_help = "Example:\n  trnc check tests/corpus/mlp.trn\n  trnc check model.onnx --dim batch=1 -o model.trn   # also writes model.safetensors"
+    )]
     Check {
         #[command(flatten)]
         model: ModelArgs,
@@ -47,9 +49,11 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Run a model on a backend and write every output as DIR/<output name>.npy.
-    #[command(after_help = "Examples:\n  trnc run tests/corpus/mlp.trn --random-inputs 7 --output-dir out/\n  trnc run tests/corpus/mlp.trn --input x=x.npy --output-dir out/\n\n\
+    #[command(
+        after_help = "Examples:\n  trnc run tests/corpus/mlp.trn --random-inputs 7 --output-dir out/\n  trnc run tests/corpus/mlp.trn --input x=x.npy --output-dir out/\n\n\
 With --random-inputs, the inputs used are written to DIR/inputs/<input name>.npy.\n\
-Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are exact in f32).")]
+Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are exact in f32)."
+    )]
     Run {
         #[command(flatten)]
         model: ModelArgs,
@@ -70,13 +74,19 @@ Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are
 }
 
 fn parse_dim(s: &str) -> Result<(String, usize), String> {
-    let (name, n) = s.split_once('=').ok_or_else(|| format!("expected NAME=N, got '{s}'"))?;
-    let n = n.parse::<usize>().map_err(|_| format!("'{n}' is not a size (a whole number >= 0)"))?;
+    let (name, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=N, got '{s}'"))?;
+    let n = n
+        .parse::<usize>()
+        .map_err(|_| format!("'{n}' is not a size (a whole number >= 0)"))?;
     Ok((name.to_string(), n))
 }
 
 fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
-    let (name, path) = s.split_once('=').ok_or_else(|| format!("expected NAME=PATH.npy, got '{s}'"))?;
+    let (name, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=PATH.npy, got '{s}'"))?;
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
@@ -113,7 +123,9 @@ fn load_options(model: &ModelArgs) -> Result<LoadOptions, Error> {
     let mut dims = BTreeMap::new();
     for (name, n) in &model.dims {
         if dims.insert(name.clone(), *n).is_some_and(|old| old != *n) {
-            return Err(Error::bad_input(format!("error: --dim {name} is given twice with different sizes")));
+            return Err(Error::bad_input(format!(
+                "error: --dim {name} is given twice with different sizes"
+            )));
         }
     }
     Ok(LoadOptions {
@@ -129,14 +141,20 @@ fn check(model: &ModelArgs, output: Option<&Path>) -> Result<(), Error> {
         None => print!("{text}"),
         Some(path) => {
             if path.extension().and_then(|e| e.to_str()) != Some("trn") {
-                return Err(Error::bad_input(format!("error: -o needs a .trn file name, got {}", path.display())));
+                return Err(Error::bad_input(format!(
+                    "error: -o needs a .trn file name, got {}",
+                    path.display()
+                )));
             }
             let write_err = |e: String| Error::run(format!("error: {e}"));
-            std::fs::write(path, &text).map_err(|e| write_err(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, &text)
+                .map_err(|e| write_err(format!("cannot write {}: {e}", path.display())))?;
             let external = external_constants(&graph);
             if !external.is_empty() {
-                let refs: Vec<(String, &trnc_ir::Tensor)> = external.iter().map(|(k, t)| (k.clone(), &**t)).collect();
-                trnc_ir::weights::save_safetensors(&weights_path(path), &refs).map_err(write_err)?;
+                let refs: Vec<(String, &trnc_ir::Tensor)> =
+                    external.iter().map(|(k, t)| (k.clone(), &**t)).collect();
+                trnc_ir::weights::save_safetensors(&weights_path(path), &refs)
+                    .map_err(write_err)?;
             }
         }
     }
@@ -156,7 +174,9 @@ fn run(
     for (name, path) in given {
         let probe = read_npy_shape(path)?;
         if options.input_shapes.insert(name.clone(), probe).is_some() {
-            return Err(Error::bad_input(format!("error: --input {name} is given twice")));
+            return Err(Error::bad_input(format!(
+                "error: --input {name} is given twice"
+            )));
         }
     }
     let graph = load_model(&model.file, &options)?;
@@ -170,7 +190,10 @@ fn run(
         }
     }
     let random = match seed {
-        Some(s) => Some(trnc_ir::random::random_inputs(&graph, s).map_err(|e| Error::bad_input(format!("error: {e}")))?),
+        Some(s) => Some(
+            trnc_ir::random::random_inputs(&graph, s)
+                .map_err(|e| Error::bad_input(format!("error: {e}")))?,
+        ),
         None => None,
     };
     let mut inputs = Vec::new();
@@ -192,7 +215,8 @@ fn run(
     }
     let outputs = execute(&graph, &inputs, backend)?;
     let mkdir = |d: &Path| {
-        std::fs::create_dir_all(d).map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
+        std::fs::create_dir_all(d)
+            .map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
     };
     mkdir(out_dir)?;
     if !generated.is_empty() {

@@ -6,14 +6,15 @@
 use crate::Error;
 use npyz::{TypeChar, WriterBuilder};
 use std::path::Path;
-use trnc_ir::{strides_of, Data, DType, Tensor};
+use trnc_ir::{strides_of, DType, Data, Tensor};
 
 /// Reads a .npy file. Numeric data is converted to `want` (float64 arrays,
 /// NumPy's default, are rounded to a float `want`); bool only reads as bool.
 pub fn read_npy(path: &Path, want: DType) -> Result<Tensor, Error> {
     let bytes = crate::load::read_file(path)?;
     let bad = |m: String| Error::bad_input(format!("error: {}: {m}", path.display()));
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+    let npy =
+        npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;
     let npyz::DType::Plain(ts) = npy.dtype() else {
@@ -23,13 +24,51 @@ pub fn read_npy(path: &Path, want: DType) -> Result<Tensor, Error> {
     let read_err = |e: std::io::Error| bad(format!("cannot read the data: {e}"));
     let values: Vec<f64> = match (kind, size) {
         (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(read_err)?,
-        (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(read_err)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Float, 2) => npy.into_vec::<half::f16>().map_err(read_err)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 8) => return finish(int64(npy.into_vec::<i64>().map_err(read_err)?, want, &bad)?, shape, fortran, want, &bad),
-        (TypeChar::Int, 4) => npy.into_vec::<i32>().map_err(read_err)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 2) => npy.into_vec::<i16>().map_err(read_err)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 1) => npy.into_vec::<i8>().map_err(read_err)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Uint, 1) => npy.into_vec::<u8>().map_err(read_err)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Float, 4) => npy
+            .into_vec::<f32>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Float, 2) => npy
+            .into_vec::<half::f16>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Int, 8) => {
+            return finish(
+                int64(npy.into_vec::<i64>().map_err(read_err)?, want, &bad)?,
+                shape,
+                fortran,
+                want,
+                &bad,
+            )
+        }
+        (TypeChar::Int, 4) => npy
+            .into_vec::<i32>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Int, 2) => npy
+            .into_vec::<i16>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Int, 1) => npy
+            .into_vec::<i8>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (TypeChar::Uint, 1) => npy
+            .into_vec::<u8>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
         (TypeChar::Bool, 1) => {
             let v = npy.into_vec::<bool>().map_err(read_err)?;
             if want != DType::Bool {
@@ -40,10 +79,14 @@ pub fn read_npy(path: &Path, want: DType) -> Result<Tensor, Error> {
         _ => return Err(bad(format!("unsupported .npy dtype '{ts}'"))),
     };
     if want == DType::Bool {
-        return Err(bad(format!("holds numeric data ('{ts}') but the input is bool")));
+        return Err(bad(format!(
+            "holds numeric data ('{ts}') but the input is bool"
+        )));
     }
     if want.is_int() && values.iter().any(|x| x.fract() != 0.0) {
-        return Err(bad(format!("holds non-integer values but the input is {want}")));
+        return Err(bad(format!(
+            "holds non-integer values but the input is {want}"
+        )));
     }
     let t = Tensor::from_f64(want, shape.clone(), &values);
     finish(t.into_data(), shape, fortran, want, &bad)
@@ -59,14 +102,24 @@ fn int64(v: Vec<i64>, want: DType, bad: &dyn Fn(String) -> Error) -> Result<Data
         ),
         DType::Bool => return Err(bad("holds integer data but the input is bool".into())),
         f => {
-            let t = Tensor::from_f64(f, vec![v.len()], &v.iter().map(|&x| x as f64).collect::<Vec<_>>());
+            let t = Tensor::from_f64(
+                f,
+                vec![v.len()],
+                &v.iter().map(|&x| x as f64).collect::<Vec<_>>(),
+            );
             t.into_data()
         }
     })
 }
 
 /// Builds the tensor, reordering Fortran-order data to row-major.
-fn finish(data: Data, shape: Vec<usize>, fortran: bool, dtype: DType, bad: &dyn Fn(String) -> Error) -> Result<Tensor, Error> {
+fn finish(
+    data: Data,
+    shape: Vec<usize>,
+    fortran: bool,
+    dtype: DType,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<Tensor, Error> {
     let t = Tensor::new(dtype, shape.clone(), data).map_err(|e| bad(e.0))?;
     if !fortran || shape.len() < 2 {
         return Ok(t);
@@ -127,7 +180,11 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<(), Error> {
 /// The shape stored in a .npy file's header.
 pub fn read_npy_shape(path: &Path) -> Result<Vec<usize>, Error> {
     let bytes = crate::load::read_file(path)?;
-    let npy = npyz::NpyFile::new(&bytes[..])
-        .map_err(|e| Error::bad_input(format!("error: {}: not a valid .npy file: {e}", path.display())))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| {
+        Error::bad_input(format!(
+            "error: {}: not a valid .npy file: {e}",
+            path.display()
+        ))
+    })?;
     Ok(npy.shape().iter().map(|&d| d as usize).collect())
 }

@@ -244,8 +244,14 @@ mod tests {
     fn f16_and_bf16_match_half_crate() {
         let mut seed = 0x1234_5678_9abc_def0u64;
         for i in 0..200_000u32 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let bits = if i < 100_000 { (seed >> 32) as u32 } else { i.wrapping_mul(42_949) };
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let bits = if i < 100_000 {
+                (seed >> 32) as u32
+            } else {
+                i.wrapping_mul(42_949)
+            };
             let x = f32::from_bits(bits);
             if x.is_nan() {
                 continue;

@@ -55,7 +55,10 @@ pub enum BinaryOp {
 
 impl BinaryOp {
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::Eq | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        )
     }
 
     pub fn is_logical(self) -> bool {
@@ -105,7 +108,13 @@ impl SliceAxis {
 
     /// Normalises `start:end:step` against a dimension of size `dim`, with
     /// the clamping rules of numpy and ONNX Slice.
-    pub fn normalize(axis: usize, start: i64, end: i64, step: i64, dim: usize) -> Option<SliceAxis> {
+    pub fn normalize(
+        axis: usize,
+        start: i64,
+        end: i64,
+        step: i64,
+        dim: usize,
+    ) -> Option<SliceAxis> {
         if step == 0 {
             return None;
         }
@@ -116,7 +125,12 @@ impl SliceAxis {
         } else {
             (wrap(start).clamp(-1, dim - 1), wrap(end).clamp(-1, dim - 1))
         };
-        Some(SliceAxis { axis, start, end, step })
+        Some(SliceAxis {
+            axis,
+            start,
+            end,
+            step,
+        })
     }
 }
 
@@ -127,7 +141,9 @@ pub enum Op {
     Const(Arc<Tensor>),
     Unary(UnaryOp),
     /// x if x >= 0 else alpha * x.
-    LeakyRelu { alpha: f64 },
+    LeakyRelu {
+        alpha: f64,
+    },
     /// Elementwise with numpy broadcasting. Arithmetic ops need equal
     /// dtypes; comparisons give bool; and/or take bool.
     Binary(BinaryOp),
@@ -136,42 +152,78 @@ pub enum Op {
     /// Conversion, rounding to nearest even for float targets and truncating
     /// toward zero for integer targets. `saturate` clamps fp8 targets to
     /// their finite range (ONNX Cast's saturate attribute).
-    Cast { to: DType, saturate: bool },
+    Cast {
+        to: DType,
+        saturate: bool,
+    },
     /// clamp(x, min, max); NaN stays NaN.
-    Clip { min: Option<f64>, max: Option<f64> },
+    Clip {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     /// numpy.matmul: 1-D operands are promoted and the added axis removed,
     /// batch dimensions broadcast; accumulation in f64.
     MatMul,
     /// Reduction over `axes` (sorted, distinct; empty means identity).
-    Reduce { op: ReduceOp, axes: Vec<usize>, keep_dims: bool },
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+        keep_dims: bool,
+    },
     /// exp(x - max) / sum(exp(x - max)) along `axis`.
-    Softmax { axis: usize },
+    Softmax {
+        axis: usize,
+    },
     /// x - max - log(sum(exp(x - max))) along `axis`.
-    LogSoftmax { axis: usize },
+    LogSoftmax {
+        axis: usize,
+    },
     /// Normalises over the axes `axis..rank` (ONNX LayerNormalization):
     /// (x - mean) / sqrt(var + epsilon) * scale + bias, population variance.
     /// Operands: x, then optional scale and bias (bias only with scale).
-    LayerNorm { axis: usize, epsilon: f64 },
+    LayerNorm {
+        axis: usize,
+        epsilon: f64,
+    },
     /// x / sqrt(mean(x²) + epsilon) * scale over the axes `axis..rank`.
     /// Operands: x, then an optional scale.
-    RmsNorm { axis: usize, epsilon: f64 },
+    RmsNorm {
+        axis: usize,
+        epsilon: f64,
+    },
     /// Output axis i is input axis perm[i].
-    Transpose { perm: Vec<usize> },
-    Reshape { shape: Vec<usize> },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Reshape {
+        shape: Vec<usize>,
+    },
     /// Numpy broadcast of the operand to `shape` (the result shape is the
     /// broadcast of both, as in ONNX Expand).
-    Expand { shape: Vec<usize> },
+    Expand {
+        shape: Vec<usize>,
+    },
     /// Removes the listed size-1 axes (sorted).
-    Squeeze { axes: Vec<usize> },
+    Squeeze {
+        axes: Vec<usize>,
+    },
     /// Inserts size-1 axes at the listed output positions (sorted).
-    Unsqueeze { axes: Vec<usize> },
+    Unsqueeze {
+        axes: Vec<usize>,
+    },
     /// Strided slice along the listed axes; other axes are kept whole.
-    Slice { axes: Vec<SliceAxis> },
-    Concat { axis: usize },
+    Slice {
+        axes: Vec<SliceAxis>,
+    },
+    Concat {
+        axis: usize,
+    },
     /// numpy.take(data, indices, axis): the indices' shape replaces `axis`.
     /// Negative indices count from the end; out-of-range ones are an error
     /// at run time.
-    Gather { axis: usize },
+    Gather {
+        axis: usize,
+    },
 }
 
 impl UnaryOp {
@@ -333,7 +385,12 @@ impl Op {
     pub fn is_elementwise(&self) -> bool {
         matches!(
             self,
-            Op::Unary(_) | Op::LeakyRelu { .. } | Op::Binary(_) | Op::Where | Op::Cast { .. } | Op::Clip { .. }
+            Op::Unary(_)
+                | Op::LeakyRelu { .. }
+                | Op::Binary(_)
+                | Op::Where
+                | Op::Cast { .. }
+                | Op::Clip { .. }
         )
     }
 }

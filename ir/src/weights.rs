@@ -36,7 +36,8 @@ fn from_st(d: StDtype) -> Option<DType> {
 
 /// Decodes every tensor of a safetensors buffer.
 pub fn decode_safetensors(bytes: &[u8]) -> Result<HashMap<String, Tensor>, String> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a valid safetensors file: {e}"))?;
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
         let dtype = from_st(view.dtype())
@@ -62,7 +63,8 @@ pub fn encode_safetensors(tensors: &[(String, &Tensor)]) -> Result<Vec<u8>, Stri
         .collect();
     let mut views = Vec::new();
     for (name, dtype, shape, data) in &bytes {
-        let view = TensorView::new(to_st(*dtype), shape.clone(), data).map_err(|e| format!("tensor '{name}': {e}"))?;
+        let view = TensorView::new(to_st(*dtype), shape.clone(), data)
+            .map_err(|e| format!("tensor '{name}': {e}"))?;
         views.push((name.clone(), view));
     }
     views.sort_by(|a, b| a.0.cmp(&b.0));
@@ -82,7 +84,12 @@ mod tests {
     fn round_trip_every_dtype() {
         let ts: Vec<(String, Tensor)> = DType::ALL
             .iter()
-            .map(|&d| (d.name().to_string(), Tensor::from_f64(d, vec![2, 2], &[1.0, -2.0, 0.5, 0.0])))
+            .map(|&d| {
+                (
+                    d.name().to_string(),
+                    Tensor::from_f64(d, vec![2, 2], &[1.0, -2.0, 0.5, 0.0]),
+                )
+            })
             .collect();
         let refs: Vec<(String, &Tensor)> = ts.iter().map(|(n, t)| (n.clone(), t)).collect();
         let bytes = encode_safetensors(&refs).unwrap();

@@ -15,7 +15,10 @@ pub struct RunError {
 /// tensor per graph output.
 pub fn run(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, RunError> {
     let _ = (graph, inputs);
-    Err(RunError { node: None, message: "the reference backend is not written yet".into() })
+    Err(RunError {
+        node: None,
+        message: "the reference backend is not written yet".into(),
+    })
 }
 
 /// Evaluates one op on concrete operands; `out` is the node's result type.

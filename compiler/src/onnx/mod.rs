@@ -7,5 +7,8 @@ use trnc_ir::Graph;
 /// Imports an ONNX model file into a verified graph with static shapes.
 pub fn import_file(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
     let _ = options;
-    Err(Error::bad_input(format!("{}: the ONNX frontend is not written yet", path.display())))
+    Err(Error::bad_input(format!(
+        "{}: the ONNX frontend is not written yet",
+        path.display()
+    )))
 }

@@ -28,12 +28,21 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(file: &str, src: &str, span: Span, message: impl Into<String>) -> ParseError {
-        let start = span.start.min(src.len());
+        // Spans from callers may not fall on character boundaries; widen
+        // them to the nearest ones rather than slicing inside a character.
+        let mut start = span.start.min(src.len());
+        while !src.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut span_end = span.end.min(src.len());
+        while !src.is_char_boundary(span_end) {
+            span_end += 1;
+        }
         let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
         let line = src[..start].matches('\n').count() + 1;
         let column = src[line_start..start].chars().count() + 1;
-        let end = span.end.clamp(start, line_end);
+        let end = span_end.clamp(start, line_end);
         ParseError {
             file: file.to_string(),
             line,

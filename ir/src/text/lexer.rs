@@ -50,7 +50,11 @@ pub fn tokenize(src: &str) -> Result<Vec<(Tok, Span)>, (Span, String)> {
             continue;
         }
         let start = i;
-        let word_end = |from: usize| src[from..].find(|ch: char| !is_name_char(ch)).map_or(src.len(), |n| from + n);
+        let word_end = |from: usize| {
+            src[from..]
+                .find(|ch: char| !is_name_char(ch))
+                .map_or(src.len(), |n| from + n)
+        };
         let tok = if c == '%' || c == '@' {
             let end = word_end(i + 1);
             if end == i + 1 {
@@ -93,7 +97,10 @@ pub fn tokenize(src: &str) -> Result<Vec<(Tok, Span)>, (Span, String)> {
             i += p.len();
             Tok::Punct(p)
         } else {
-            return Err((Span::new(i, i + c.len_utf8()), format!("unexpected character '{c}'")));
+            return Err((
+                Span::new(i, i + c.len_utf8()),
+                format!("unexpected character '{c}'"),
+            ));
         };
         out.push((tok, Span::new(start, i)));
     }
