@@ -9,3 +9,4 @@ pub mod onnx;
 pub use error::{Error, ErrorKind};
 pub use load::{load_model, LoadOptions};
 pub mod execute;
+pub mod passes;

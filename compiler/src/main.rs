@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use trnc::execute::{execute, Backend};
 use trnc::load::{load_model, weights_path, LoadOptions};
 use trnc::npy::{read_npy, read_npy_shape, write_npy};
+use trnc::passes::{format_timings, run_pipeline, PipelineOptions, DEFAULT_PIPELINE};
 use trnc::Error;
 use trnc_ir::text::{external_constants, print_graph};
 
@@ -47,6 +48,27 @@ enum Command {
         /// Write the IR to this .trn file (large constants to the .safetensors beside it) instead of stdout.
         #[arg(short, long, value_name = "OUT.trn")]
         output: Option<PathBuf>,
+    },
+    /// Run the optimisation pipeline on a model and print the result.
+    #[command(
+        after_help = "Examples:\n  trnc compile tests/corpus/softmax_primitives.trn --print-after-all\n  trnc compile model.onnx --dim batch=1 --time-passes --stop-after cse\n\n\
+Passes: canonicalize, fold-constants, cse, dce (see ARCHITECTURE.md)."
+    )]
+    Compile {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print the IR after every run of this pass (repeatable).
+        #[arg(long, value_name = "PASS")]
+        print_after: Vec<String>,
+        /// Print the IR after every pass.
+        #[arg(long)]
+        print_after_all: bool,
+        /// Print a table of wall time per pass (to stderr).
+        #[arg(long)]
+        time_passes: bool,
+        /// Stop after the first run of this pass.
+        #[arg(long, value_name = "PASS")]
+        stop_after: Option<String>,
     },
     /// Run a model on a backend and write every output as DIR/<output name>.npy.
     #[command(
@@ -109,6 +131,20 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Check { model, output } => check(&model, output.as_deref()),
+        Command::Compile {
+            model,
+            print_after,
+            print_after_all,
+            time_passes,
+            stop_after,
+        } => {
+            let options = PipelineOptions {
+                print_after,
+                print_after_all,
+                stop_after,
+            };
+            compile(&model, &options, time_passes)
+        }
         Command::Run {
             model,
             backend,
@@ -157,6 +193,20 @@ fn check(model: &ModelArgs, output: Option<&Path>) -> Result<(), Error> {
                     .map_err(write_err)?;
             }
         }
+    }
+    Ok(())
+}
+
+fn compile(model: &ModelArgs, options: &PipelineOptions, time_passes: bool) -> Result<(), Error> {
+    let mut graph = load_model(&model.file, &load_options(model)?)?;
+    let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| {
+        print!("{text}")
+    })?;
+    if time_passes {
+        eprint!("{}", format_timings(&runs));
+    }
+    if !options.print_after_all && options.print_after.is_empty() {
+        print!("{}", print_graph(&graph));
     }
     Ok(())
 }
