@@ -9,4 +9,5 @@ pub mod onnx;
 pub use error::{Error, ErrorKind};
 pub use load::{load_model, LoadOptions};
 pub mod execute;
+pub mod fusion;
 pub mod passes;

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use trnc::execute::{execute, Backend};
+use trnc::fusion::{explain, plan_fusion};
 use trnc::load::{load_model, weights_path, LoadOptions};
 use trnc::npy::{read_npy, read_npy_shape, write_npy};
 use trnc::passes::{format_timings, run_pipeline, PipelineOptions, DEFAULT_PIPELINE};
 use trnc::Error;
 use trnc_ir::text::{external_constants, print_graph};
+use trnc_ir::Target;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -69,6 +71,13 @@ Passes: canonicalize, fold-constants, cse, dce (see ARCHITECTURE.md)."
         /// Stop after the first run of this pass.
         #[arg(long, value_name = "PASS")]
         stop_after: Option<String>,
+        /// NeuronCore generation to compile for.
+        #[arg(long, default_value = "trn2")]
+        target: Target,
+        /// Print the fusion plan: every kernel with its ops and HBM traffic,
+        /// and why each edge between kernels was not fused.
+        #[arg(long)]
+        explain_fusion: bool,
     },
     /// Run a model on a backend and write every output as DIR/<output name>.npy.
     #[command(
@@ -96,19 +105,13 @@ Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are
 }
 
 fn parse_dim(s: &str) -> Result<(String, usize), String> {
-    let (name, n) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=N, got '{s}'"))?;
-    let n = n
-        .parse::<usize>()
-        .map_err(|_| format!("'{n}' is not a size (a whole number >= 0)"))?;
+    let (name, n) = s.split_once('=').ok_or_else(|| format!("expected NAME=N, got '{s}'"))?;
+    let n = n.parse::<usize>().map_err(|_| format!("'{n}' is not a size (a whole number >= 0)"))?;
     Ok((name.to_string(), n))
 }
 
 fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
-    let (name, path) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=PATH.npy, got '{s}'"))?;
+    let (name, path) = s.split_once('=').ok_or_else(|| format!("expected NAME=PATH.npy, got '{s}'"))?;
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
@@ -116,7 +119,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A panic is a compiler bug; report it as one rather than as a crash.
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("internal compiler error: {info}\nThis is a bug in trnc; please report it with the input that caused it.");
+        eprintln!(
+            "internal compiler error: {info}\nThis is a bug in trnc; please report it with the input that caused it."
+        );
     }));
     match std::panic::catch_unwind(|| dispatch(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -131,27 +136,13 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Check { model, output } => check(&model, output.as_deref()),
-        Command::Compile {
-            model,
-            print_after,
-            print_after_all,
-            time_passes,
-            stop_after,
-        } => {
-            let options = PipelineOptions {
-                print_after,
-                print_after_all,
-                stop_after,
-            };
-            compile(&model, &options, time_passes)
+        Command::Compile { model, print_after, print_after_all, time_passes, stop_after, target, explain_fusion } => {
+            let options = PipelineOptions { print_after, print_after_all, stop_after };
+            compile(&model, &options, time_passes, target, explain_fusion)
         }
-        Command::Run {
-            model,
-            backend,
-            inputs,
-            random_inputs,
-            output_dir,
-        } => run(&model, backend, &inputs, random_inputs, &output_dir),
+        Command::Run { model, backend, inputs, random_inputs, output_dir } => {
+            run(&model, backend, &inputs, random_inputs, &output_dir)
+        }
     }
 }
 
@@ -159,15 +150,10 @@ fn load_options(model: &ModelArgs) -> Result<LoadOptions, Error> {
     let mut dims = BTreeMap::new();
     for (name, n) in &model.dims {
         if dims.insert(name.clone(), *n).is_some_and(|old| old != *n) {
-            return Err(Error::bad_input(format!(
-                "error: --dim {name} is given twice with different sizes"
-            )));
+            return Err(Error::bad_input(format!("error: --dim {name} is given twice with different sizes")));
         }
     }
-    Ok(LoadOptions {
-        dims,
-        input_shapes: BTreeMap::new(),
-    })
+    Ok(LoadOptions { dims, input_shapes: BTreeMap::new() })
 }
 
 fn check(model: &ModelArgs, output: Option<&Path>) -> Result<(), Error> {
@@ -177,35 +163,36 @@ fn check(model: &ModelArgs, output: Option<&Path>) -> Result<(), Error> {
         None => print!("{text}"),
         Some(path) => {
             if path.extension().and_then(|e| e.to_str()) != Some("trn") {
-                return Err(Error::bad_input(format!(
-                    "error: -o needs a .trn file name, got {}",
-                    path.display()
-                )));
+                return Err(Error::bad_input(format!("error: -o needs a .trn file name, got {}", path.display())));
             }
             let write_err = |e: String| Error::run(format!("error: {e}"));
-            std::fs::write(path, &text)
-                .map_err(|e| write_err(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, &text).map_err(|e| write_err(format!("cannot write {}: {e}", path.display())))?;
             let external = external_constants(&graph);
             if !external.is_empty() {
-                let refs: Vec<(String, &trnc_ir::Tensor)> =
-                    external.iter().map(|(k, t)| (k.clone(), &**t)).collect();
-                trnc_ir::weights::save_safetensors(&weights_path(path), &refs)
-                    .map_err(write_err)?;
+                let refs: Vec<(String, &trnc_ir::Tensor)> = external.iter().map(|(k, t)| (k.clone(), &**t)).collect();
+                trnc_ir::weights::save_safetensors(&weights_path(path), &refs).map_err(write_err)?;
             }
         }
     }
     Ok(())
 }
 
-fn compile(model: &ModelArgs, options: &PipelineOptions, time_passes: bool) -> Result<(), Error> {
+fn compile(
+    model: &ModelArgs,
+    options: &PipelineOptions,
+    time_passes: bool,
+    target: Target,
+    explain_fusion: bool,
+) -> Result<(), Error> {
     let mut graph = load_model(&model.file, &load_options(model)?)?;
-    let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| {
-        print!("{text}")
-    })?;
+    let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| print!("{text}"))?;
     if time_passes {
         eprint!("{}", format_timings(&runs));
     }
-    if !options.print_after_all && options.print_after.is_empty() {
+    if explain_fusion {
+        let plan = plan_fusion(&graph, target);
+        print!("{}", explain(&graph, &plan));
+    } else if !options.print_after_all && options.print_after.is_empty() {
         print!("{}", print_graph(&graph));
     }
     Ok(())
@@ -224,9 +211,7 @@ fn run(
     for (name, path) in given {
         let probe = read_npy_shape(path)?;
         if options.input_shapes.insert(name.clone(), probe).is_some() {
-            return Err(Error::bad_input(format!(
-                "error: --input {name} is given twice"
-            )));
+            return Err(Error::bad_input(format!("error: --input {name} is given twice")));
         }
     }
     let graph = load_model(&model.file, &options)?;
@@ -240,10 +225,9 @@ fn run(
         }
     }
     let random = match seed {
-        Some(s) => Some(
-            trnc_ir::random::random_inputs(&graph, s)
-                .map_err(|e| Error::bad_input(format!("error: {e}")))?,
-        ),
+        Some(s) => {
+            Some(trnc_ir::random::random_inputs(&graph, s).map_err(|e| Error::bad_input(format!("error: {e}")))?)
+        }
         None => None,
     };
     let mut inputs = Vec::new();
@@ -265,8 +249,7 @@ fn run(
     }
     let outputs = execute(&graph, &inputs, backend)?;
     let mkdir = |d: &Path| {
-        std::fs::create_dir_all(d)
-            .map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
+        std::fs::create_dir_all(d).map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
     };
     mkdir(out_dir)?;
     if !generated.is_empty() {

@@ -29,18 +29,8 @@ struct MiniFloat {
     has_inf: bool,
 }
 
-const F32_FMT: MiniFloat = MiniFloat {
-    mantissa_bits: 23,
-    min_exp: -126,
-    max_finite: f32::MAX as f64,
-    has_inf: true,
-};
-const F16_FMT: MiniFloat = MiniFloat {
-    mantissa_bits: 10,
-    min_exp: -14,
-    max_finite: 65504.0,
-    has_inf: true,
-};
+const F32_FMT: MiniFloat = MiniFloat { mantissa_bits: 23, min_exp: -126, max_finite: f32::MAX as f64, has_inf: true };
+const F16_FMT: MiniFloat = MiniFloat { mantissa_bits: 10, min_exp: -14, max_finite: 65504.0, has_inf: true };
 const BF16_FMT: MiniFloat = MiniFloat {
     mantissa_bits: 7,
     min_exp: -126,
@@ -48,18 +38,8 @@ const BF16_FMT: MiniFloat = MiniFloat {
     max_finite: 3.389_531_389_251_535_5e38,
     has_inf: true,
 };
-const F8E4M3_FMT: MiniFloat = MiniFloat {
-    mantissa_bits: 3,
-    min_exp: -6,
-    max_finite: 448.0,
-    has_inf: false,
-};
-const F8E5M2_FMT: MiniFloat = MiniFloat {
-    mantissa_bits: 2,
-    min_exp: -14,
-    max_finite: 57344.0,
-    has_inf: true,
-};
+const F8E4M3_FMT: MiniFloat = MiniFloat { mantissa_bits: 3, min_exp: -6, max_finite: 448.0, has_inf: false };
+const F8E5M2_FMT: MiniFloat = MiniFloat { mantissa_bits: 2, min_exp: -14, max_finite: 57344.0, has_inf: true };
 
 impl MiniFloat {
     /// Round to nearest, ties to even; overflow gives inf where the format
@@ -115,16 +95,8 @@ fn exponent_of(mag: f64) -> i32 {
 }
 
 impl DType {
-    pub const ALL: [DType; 8] = [
-        DType::F32,
-        DType::F16,
-        DType::BF16,
-        DType::F8E4M3,
-        DType::F8E5M2,
-        DType::I64,
-        DType::I32,
-        DType::Bool,
-    ];
+    pub const ALL: [DType; 8] =
+        [DType::F32, DType::F16, DType::BF16, DType::F8E4M3, DType::F8E5M2, DType::I64, DType::I32, DType::Bool];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -153,10 +125,7 @@ impl DType {
     }
 
     pub fn is_float(self) -> bool {
-        matches!(
-            self,
-            DType::F32 | DType::F16 | DType::BF16 | DType::F8E4M3 | DType::F8E5M2
-        )
+        matches!(self, DType::F32 | DType::F16 | DType::BF16 | DType::F8E4M3 | DType::F8E5M2)
     }
 
     pub fn is_int(self) -> bool {
@@ -244,14 +213,8 @@ mod tests {
     fn f16_and_bf16_match_half_crate() {
         let mut seed = 0x1234_5678_9abc_def0u64;
         for i in 0..200_000u32 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let bits = if i < 100_000 {
-                (seed >> 32) as u32
-            } else {
-                i.wrapping_mul(42_949)
-            };
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let bits = if i < 100_000 { (seed >> 32) as u32 } else { i.wrapping_mul(42_949) };
             let x = f32::from_bits(bits);
             if x.is_nan() {
                 continue;
@@ -264,10 +227,7 @@ mod tests {
             );
             let wantb = half::bf16::from_f32(x).to_f64();
             let gotb = DType::BF16.round(x as f64);
-            assert!(
-                wantb == gotb || (wantb.is_nan() && gotb.is_nan()),
-                "bf16 {x:e}: half {wantb:e} ours {gotb:e}"
-            );
+            assert!(wantb == gotb || (wantb.is_nan() && gotb.is_nan()), "bf16 {x:e}: half {wantb:e} ours {gotb:e}");
         }
     }
 

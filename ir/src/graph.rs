@@ -52,10 +52,7 @@ pub fn is_name_char(c: char) -> bool {
 
 /// Maps an arbitrary string (an ONNX tensor name) to a legal name.
 pub fn sanitize_name(raw: &str) -> String {
-    let s: String = raw
-        .chars()
-        .map(|c| if is_name_char(c) { c } else { '_' })
-        .collect();
+    let s: String = raw.chars().map(|c| if is_name_char(c) { c } else { '_' }).collect();
     if s.is_empty() {
         "v".to_string()
     } else {
@@ -97,6 +94,14 @@ impl Graph {
         self.values[id.index()].ty = ty;
     }
 
+    /// Exchanges the names of two values (a rewrite that replaces a value
+    /// gives the replacement the name users know).
+    pub fn swap_names(&mut self, a: ValueId, b: ValueId) {
+        let name_a = std::mem::take(&mut self.values[a.index()].name);
+        let name_b = std::mem::replace(&mut self.values[b.index()].name, name_a);
+        self.values[a.index()].name = name_b;
+    }
+
     /// A fresh value named after `hint` (sanitised, and suffixed if taken).
     pub fn new_value(&mut self, hint: &str, ty: TensorType) -> ValueId {
         let base = sanitize_name(hint);
@@ -116,10 +121,7 @@ impl Graph {
         if !self.names.contains(name) {
             return None;
         }
-        self.values
-            .iter()
-            .position(|v| v.name == name)
-            .map(|i| ValueId(i as u32))
+        self.values.iter().position(|v| v.name == name).map(|i| ValueId(i as u32))
     }
 
     pub fn add_input(&mut self, hint: &str, ty: TensorType) -> ValueId {
@@ -129,32 +131,16 @@ impl Graph {
     }
 
     /// Appends a node whose result type is inferred from its operands.
-    pub fn add_node(
-        &mut self,
-        op: Op,
-        inputs: &[ValueId],
-        hint: &str,
-    ) -> Result<ValueId, TypeError> {
+    pub fn add_node(&mut self, op: Op, inputs: &[ValueId], hint: &str) -> Result<ValueId, TypeError> {
         let types: Vec<&TensorType> = inputs.iter().map(|&v| self.ty(v)).collect();
         let ty = infer_type(&op, &types)?;
         Ok(self.push_node(op, inputs.to_vec(), ty, hint))
     }
 
     /// Appends a node with a given result type; [`crate::verify`] checks it.
-    pub fn push_node(
-        &mut self,
-        op: Op,
-        inputs: Vec<ValueId>,
-        ty: TensorType,
-        hint: &str,
-    ) -> ValueId {
+    pub fn push_node(&mut self, op: Op, inputs: Vec<ValueId>, ty: TensorType, hint: &str) -> ValueId {
         let output = self.new_value(hint, ty);
-        self.nodes.push(Node {
-            op,
-            inputs,
-            output,
-            origin: None,
-        });
+        self.nodes.push(Node { op, inputs, output, origin: None });
         output
     }
 

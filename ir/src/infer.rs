@@ -15,17 +15,11 @@ pub struct TypeError {
 }
 
 fn err<T>(message: impl Into<String>) -> Result<T, TypeError> {
-    Err(TypeError {
-        message: message.into(),
-        operand: None,
-    })
+    Err(TypeError { message: message.into(), operand: None })
 }
 
 fn err_at<T>(operand: usize, message: impl Into<String>) -> Result<T, TypeError> {
-    Err(TypeError {
-        message: message.into(),
-        operand: Some(operand),
-    })
+    Err(TypeError { message: message.into(), operand: Some(operand) })
 }
 
 /// Infers the result type of `op` applied to operands of types `inputs`.
@@ -46,10 +40,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
         match t.shape() {
             Ok(s) => shapes.push(s),
             Err(sym) => {
-                return err_at(
-                    i,
-                    format!("symbolic dimension '{sym}' has no size; give one with --dim {sym}=N"),
-                )
+                return err_at(i, format!("symbolic dimension '{sym}' has no size; give one with --dim {sym}=N"))
             }
         }
     }
@@ -64,11 +55,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
                 _ => dt.is_float(),
             };
             if !ok {
-                let need = if *u == UnaryOp::Not {
-                    "bool"
-                } else {
-                    "a float dtype"
-                };
+                let need = if *u == UnaryOp::Not { "bool" } else { "a float dtype" };
                 return err_at(0, format!("needs {need}, got {}", inputs[0]));
             }
             Ok(inputs[0].clone())
@@ -97,11 +84,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
                 return err(format!("needs float operands, got {a}"));
             }
             let shape = broadcast(&shapes[0], &shapes[1])?;
-            let dtype = if b.is_comparison() {
-                DType::Bool
-            } else {
-                a.dtype
-            };
+            let dtype = if b.is_comparison() { DType::Bool } else { a.dtype };
             Ok(TensorType::new(dtype, &shape))
         }
         Op::Where => {
@@ -109,10 +92,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
                 return err_at(0, format!("condition must be bool, got {}", inputs[0]));
             }
             if inputs[1].dtype != inputs[2].dtype {
-                return err(format!(
-                    "branch dtypes differ: {} and {}",
-                    inputs[1], inputs[2]
-                ));
+                return err(format!("branch dtypes differ: {} and {}", inputs[1], inputs[2]));
             }
             let shape = broadcast(&broadcast(&shapes[0], &shapes[1])?, &shapes[2])?;
             Ok(TensorType::new(inputs[1].dtype, &shape))
@@ -130,9 +110,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             Ok(inputs[0].clone())
         }
         Op::MatMul => infer_matmul(inputs[0], inputs[1], &shapes[0], &shapes[1]),
-        Op::Reduce {
-            axes, keep_dims, ..
-        } => {
+        Op::Reduce { axes, keep_dims, .. } => {
             let rank = shapes[0].len();
             check_axes_sorted(axes, rank)?;
             if dtype0 == Some(DType::Bool) {
@@ -159,19 +137,12 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             }
             for (i, t) in inputs.iter().enumerate().skip(1) {
                 if t.dtype != inputs[0].dtype {
-                    return err_at(
-                        i,
-                        format!("dtype differs from the input: {} and {}", inputs[0], t),
-                    );
+                    return err_at(i, format!("dtype differs from the input: {} and {}", inputs[0], t));
                 }
                 if broadcast_shapes(&shapes[0], &shapes[i]).as_deref() != Some(&shapes[0][..]) {
                     return err_at(
                         i,
-                        format!(
-                            "{} does not broadcast to the input's shape {}",
-                            t,
-                            format_shape(&shapes[0])
-                        ),
+                        format!("{} does not broadcast to the input's shape {}", t, format_shape(&shapes[0])),
                     );
                 }
             }
@@ -180,15 +151,8 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
         Op::Transpose { perm } => {
             let rank = shapes[0].len();
             let mut seen = vec![false; rank];
-            if perm.len() != rank
-                || perm
-                    .iter()
-                    .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
-            {
-                return err(format!(
-                    "perm {perm:?} is not a permutation of the {rank} axes of {}",
-                    inputs[0]
-                ));
+            if perm.len() != rank || perm.iter().any(|&p| p >= rank || std::mem::replace(&mut seen[p], true)) {
+                return err(format!("perm {perm:?} is not a permutation of the {rank} axes of {}", inputs[0]));
             }
             let shape: Vec<usize> = perm.iter().map(|&p| shapes[0][p]).collect();
             Ok(inputs[0].with_shape(&shape))
@@ -217,30 +181,17 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             let rank = shapes[0].len();
             check_axes_sorted(axes, rank)?;
             if let Some(&a) = axes.iter().find(|&&a| shapes[0][a] != 1) {
-                return err(format!(
-                    "axis {a} of {} has size {}, not 1",
-                    inputs[0], shapes[0][a]
-                ));
+                return err(format!("axis {a} of {} has size {}, not 1", inputs[0], shapes[0][a]));
             }
-            let shape: Vec<usize> = (0..rank)
-                .filter(|i| !axes.contains(i))
-                .map(|i| shapes[0][i])
-                .collect();
+            let shape: Vec<usize> = (0..rank).filter(|i| !axes.contains(i)).map(|i| shapes[0][i]).collect();
             Ok(inputs[0].with_shape(&shape))
         }
         Op::Unsqueeze { axes } => {
             let rank = shapes[0].len() + axes.len();
             check_axes_sorted(axes, rank)?;
             let mut rest = shapes[0].iter();
-            let shape: Vec<usize> = (0..rank)
-                .map(|i| {
-                    if axes.contains(&i) {
-                        1
-                    } else {
-                        *rest.next().unwrap()
-                    }
-                })
-                .collect();
+            let shape: Vec<usize> =
+                (0..rank).map(|i| if axes.contains(&i) { 1 } else { *rest.next().unwrap() }).collect();
             Ok(inputs[0].with_shape(&shape))
         }
         Op::Slice { axes } => {
@@ -249,10 +200,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             let mut seen = vec![false; rank];
             for s in axes {
                 if s.axis >= rank || std::mem::replace(&mut seen[s.axis], true) {
-                    return err(format!(
-                        "slice axis {} is out of range or repeated for {}",
-                        s.axis, inputs[0]
-                    ));
+                    return err(format!("slice axis {} is out of range or repeated for {}", s.axis, inputs[0]));
                 }
                 if !s.is_normalized(shape[s.axis]) {
                     return err(format!(
@@ -269,16 +217,10 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             check_axis(*axis, rank)?;
             let mut shape = shapes[0].clone();
             for (i, t) in inputs.iter().enumerate().skip(1) {
-                let same_rest = shapes[i].len() == rank
-                    && (0..rank).all(|d| d == *axis || shapes[i][d] == shapes[0][d]);
+                let same_rest =
+                    shapes[i].len() == rank && (0..rank).all(|d| d == *axis || shapes[i][d] == shapes[0][d]);
                 if t.dtype != inputs[0].dtype || !same_rest {
-                    return err_at(
-                        i,
-                        format!(
-                            "cannot concatenate {} with {} along axis {axis}",
-                            inputs[0], t
-                        ),
-                    );
+                    return err_at(i, format!("cannot concatenate {} with {} along axis {axis}", inputs[0], t));
                 }
                 shape[*axis] += shapes[i][*axis];
             }
@@ -299,11 +241,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
 
 fn broadcast(a: &[usize], b: &[usize]) -> Result<Vec<usize>, TypeError> {
     broadcast_shapes(a, b).ok_or_else(|| TypeError {
-        message: format!(
-            "shapes {} and {} do not broadcast",
-            format_shape(a),
-            format_shape(b)
-        ),
+        message: format!("shapes {} and {} do not broadcast", format_shape(a), format_shape(b)),
         operand: None,
     })
 }
@@ -317,42 +255,23 @@ fn check_axis(axis: usize, rank: usize) -> Result<(), TypeError> {
 
 fn check_axes_sorted(axes: &[usize], rank: usize) -> Result<(), TypeError> {
     if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|&a| a >= rank) {
-        return err(format!(
-            "axes {axes:?} must be sorted, distinct and below rank {rank}"
-        ));
+        return err(format!("axes {axes:?} must be sorted, distinct and below rank {rank}"));
     }
     Ok(())
 }
 
-fn infer_matmul(
-    a: &TensorType,
-    b: &TensorType,
-    sa: &[usize],
-    sb: &[usize],
-) -> Result<TensorType, TypeError> {
+fn infer_matmul(a: &TensorType, b: &TensorType, sa: &[usize], sb: &[usize]) -> Result<TensorType, TypeError> {
     if a.dtype != b.dtype || a.dtype == DType::Bool {
-        return err(format!(
-            "operands must share a numeric dtype, got {a} and {b}"
-        ));
+        return err(format!("operands must share a numeric dtype, got {a} and {b}"));
     }
     if sa.is_empty() || sb.is_empty() {
         return err(format!("operands must have rank >= 1, got {a} and {b}"));
     }
     // numpy: a 1-D left operand is a row vector, a 1-D right one a column.
-    let (m, ka) = if sa.len() == 1 {
-        (None, sa[0])
-    } else {
-        (Some(sa[sa.len() - 2]), sa[sa.len() - 1])
-    };
-    let (kb, n) = if sb.len() == 1 {
-        (sb[0], None)
-    } else {
-        (sb[sb.len() - 2], Some(sb[sb.len() - 1]))
-    };
+    let (m, ka) = if sa.len() == 1 { (None, sa[0]) } else { (Some(sa[sa.len() - 2]), sa[sa.len() - 1]) };
+    let (kb, n) = if sb.len() == 1 { (sb[0], None) } else { (sb[sb.len() - 2], Some(sb[sb.len() - 1])) };
     if ka != kb {
-        return err(format!(
-            "contraction dimensions differ: {a} and {b} ({ka} vs {kb})"
-        ));
+        return err(format!("contraction dimensions differ: {a} and {b} ({ka} vs {kb})"));
     }
     let batch_a = &sa[..sa.len().saturating_sub(2)];
     let batch_b = &sb[..sb.len().saturating_sub(2)];
@@ -380,21 +299,13 @@ mod tests {
 
     fn infer(op: Op, inputs: &[TensorType]) -> Result<String, String> {
         let refs: Vec<&TensorType> = inputs.iter().collect();
-        infer_type(&op, &refs)
-            .map(|t| t.to_string())
-            .map_err(|e| e.message)
+        infer_type(&op, &refs).map(|t| t.to_string()).map_err(|e| e.message)
     }
 
     #[test]
     fn matmul_follows_numpy() {
-        assert_eq!(
-            infer(Op::MatMul, &[t(&[2, 3]), t(&[3, 4])]).unwrap(),
-            "f32[2, 4]"
-        );
-        assert_eq!(
-            infer(Op::MatMul, &[t(&[5, 1, 2, 3]), t(&[7, 3, 4])]).unwrap(),
-            "f32[5, 7, 2, 4]"
-        );
+        assert_eq!(infer(Op::MatMul, &[t(&[2, 3]), t(&[3, 4])]).unwrap(), "f32[2, 4]");
+        assert_eq!(infer(Op::MatMul, &[t(&[5, 1, 2, 3]), t(&[7, 3, 4])]).unwrap(), "f32[5, 7, 2, 4]");
         assert_eq!(infer(Op::MatMul, &[t(&[3]), t(&[3, 4])]).unwrap(), "f32[4]");
         assert_eq!(infer(Op::MatMul, &[t(&[2, 3]), t(&[3])]).unwrap(), "f32[2]");
         assert_eq!(infer(Op::MatMul, &[t(&[3]), t(&[3])]).unwrap(), "f32[]");
@@ -405,29 +316,15 @@ mod tests {
     #[test]
     fn layout_ops() {
         let x = t(&[2, 3, 4]);
-        let perm = Op::Transpose {
-            perm: vec![2, 0, 1],
-        };
+        let perm = Op::Transpose { perm: vec![2, 0, 1] };
         assert_eq!(infer(perm, &[x.clone()]).unwrap(), "f32[4, 2, 3]");
-        let sl = Op::Slice {
-            axes: vec![SliceAxis::normalize(2, -1, i64::MIN, -2, 4).unwrap()],
-        };
+        let sl = Op::Slice { axes: vec![SliceAxis::normalize(2, -1, i64::MIN, -2, 4).unwrap()] };
         assert_eq!(infer(sl, &[x.clone()]).unwrap(), "f32[2, 3, 2]");
         let idx = TensorType::new(DType::I64, &[5, 6]);
-        assert_eq!(
-            infer(Op::Gather { axis: 1 }, &[x.clone(), idx]).unwrap(),
-            "f32[2, 5, 6, 4]"
-        );
-        let red = Op::Reduce {
-            op: ReduceOp::Sum,
-            axes: vec![0, 2],
-            keep_dims: true,
-        };
+        assert_eq!(infer(Op::Gather { axis: 1 }, &[x.clone(), idx]).unwrap(), "f32[2, 5, 6, 4]");
+        let red = Op::Reduce { op: ReduceOp::Sum, axes: vec![0, 2], keep_dims: true };
         assert_eq!(infer(red, &[x.clone()]).unwrap(), "f32[1, 3, 1]");
-        assert_eq!(
-            infer(Op::Unsqueeze { axes: vec![0, 4] }, &[x.clone()]).unwrap(),
-            "f32[1, 2, 3, 4, 1]"
-        );
+        assert_eq!(infer(Op::Unsqueeze { axes: vec![0, 4] }, &[x.clone()]).unwrap(), "f32[1, 2, 3, 4, 1]");
         assert!(infer(Op::Reshape { shape: vec![5, 5] }, &[x]).is_err());
     }
 
@@ -435,14 +332,8 @@ mod tests {
     fn dtype_rules() {
         let i = TensorType::new(DType::I64, &[2]);
         assert!(infer(Op::Unary(UnaryOp::Exp), &[i.clone()]).is_err());
-        assert_eq!(
-            infer(Op::Unary(UnaryOp::Neg), &[i.clone()]).unwrap(),
-            "i64[2]"
-        );
-        assert_eq!(
-            infer(Op::Binary(BinaryOp::Lt), &[i.clone(), i.clone()]).unwrap(),
-            "bool[2]"
-        );
+        assert_eq!(infer(Op::Unary(UnaryOp::Neg), &[i.clone()]).unwrap(), "i64[2]");
+        assert_eq!(infer(Op::Binary(BinaryOp::Lt), &[i.clone(), i.clone()]).unwrap(), "bool[2]");
         assert!(infer(Op::Binary(BinaryOp::Add), &[i, t(&[2])]).is_err());
     }
 }

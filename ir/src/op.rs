@@ -55,10 +55,7 @@ pub enum BinaryOp {
 
 impl BinaryOp {
     pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinaryOp::Eq | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
-        )
+        matches!(self, BinaryOp::Eq | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
     }
 
     pub fn is_logical(self) -> bool {
@@ -108,13 +105,7 @@ impl SliceAxis {
 
     /// Normalises `start:end:step` against a dimension of size `dim`, with
     /// the clamping rules of numpy and ONNX Slice.
-    pub fn normalize(
-        axis: usize,
-        start: i64,
-        end: i64,
-        step: i64,
-        dim: usize,
-    ) -> Option<SliceAxis> {
+    pub fn normalize(axis: usize, start: i64, end: i64, step: i64, dim: usize) -> Option<SliceAxis> {
         if step == 0 {
             return None;
         }
@@ -125,12 +116,7 @@ impl SliceAxis {
         } else {
             (wrap(start).clamp(-1, dim - 1), wrap(end).clamp(-1, dim - 1))
         };
-        Some(SliceAxis {
-            axis,
-            start,
-            end,
-            step,
-        })
+        Some(SliceAxis { axis, start, end, step })
     }
 }
 
@@ -385,12 +371,7 @@ impl Op {
     pub fn is_elementwise(&self) -> bool {
         matches!(
             self,
-            Op::Unary(_)
-                | Op::LeakyRelu { .. }
-                | Op::Binary(_)
-                | Op::Where
-                | Op::Cast { .. }
-                | Op::Clip { .. }
+            Op::Unary(_) | Op::LeakyRelu { .. } | Op::Binary(_) | Op::Where | Op::Cast { .. } | Op::Clip { .. }
         )
     }
 }

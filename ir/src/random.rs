@@ -56,10 +56,7 @@ pub fn random_inputs(g: &Graph, seed: u64) -> Result<Vec<Tensor>, String> {
         .map(|&v| {
             let ty = g.ty(v);
             let shape = ty.shape().map_err(|sym| {
-                format!(
-                    "input %{} has symbolic dimension '{sym}'; give it a size with --dim {sym}=N",
-                    g.name_of(v)
-                )
+                format!("input %{} has symbolic dimension '{sym}'; give it a size with --dim {sym}=N", g.name_of(v))
             })?;
             let count: usize = shape.iter().product();
             let values: Vec<f64> = match ty.dtype {

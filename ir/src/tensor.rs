@@ -54,20 +54,13 @@ impl Tensor {
             )));
         }
         let data = match (dtype, data) {
-            (DType::I64, d @ Data::I64(_))
-            | (DType::I32, d @ Data::I32(_))
-            | (DType::Bool, d @ Data::Bool(_)) => d,
+            (DType::I64, d @ Data::I64(_)) | (DType::I32, d @ Data::I32(_)) | (DType::Bool, d @ Data::Bool(_)) => d,
             (dt, Data::Float(v)) if dt.is_float() => Data::Float(if dt == DType::F32 {
                 v
             } else {
                 v.into_iter().map(|x| dt.round(x as f64) as f32).collect()
             }),
-            (dt, d) => {
-                return Err(TensorError(format!(
-                    "storage {} does not match dtype {dt}",
-                    storage_name(&d)
-                )))
-            }
+            (dt, d) => return Err(TensorError(format!("storage {} does not match dtype {dt}", storage_name(&d)))),
         };
         Ok(Tensor { dtype, shape, data })
     }
@@ -75,11 +68,7 @@ impl Tensor {
     /// Builds a tensor of any dtype from real values, rounding each to the
     /// dtype (see [`DType::round`]).
     pub fn from_f64(dtype: DType, shape: Vec<usize>, values: &[f64]) -> Tensor {
-        assert_eq!(
-            values.len(),
-            shape.iter().product::<usize>(),
-            "element count must match shape"
-        );
+        assert_eq!(values.len(), shape.iter().product::<usize>(), "element count must match shape");
         let data = match dtype {
             DType::I64 => Data::I64(values.iter().map(|&x| dtype.round(x) as i64).collect()),
             DType::I32 => Data::I32(values.iter().map(|&x| dtype.round(x) as i32).collect()),
@@ -163,21 +152,15 @@ impl Tensor {
     pub fn to_le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * self.dtype.size_bytes());
         match &self.data {
-            Data::I64(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I32(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             Data::Bool(v) => out.extend(v.iter().map(|&b| u8::from(b))),
             Data::Float(v) => {
                 for &x in v {
                     match self.dtype {
                         DType::F32 => out.extend_from_slice(&x.to_le_bytes()),
                         DType::F16 => out.extend_from_slice(&half::f16::from_f32(x).to_le_bytes()),
-                        DType::BF16 => {
-                            out.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes())
-                        }
+                        DType::BF16 => out.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes()),
                         DType::F8E4M3 => out.push(crate::fp8::encode_e4m3(x)),
                         DType::F8E5M2 => out.push(crate::fp8::encode_e5m2(x)),
                         _ => unreachable!("float storage has a float dtype"),
@@ -189,11 +172,7 @@ impl Tensor {
     }
 
     /// Decodes little-endian bytes in the dtype's own encoding.
-    pub fn from_le_bytes(
-        dtype: DType,
-        shape: Vec<usize>,
-        bytes: &[u8],
-    ) -> Result<Tensor, TensorError> {
+    pub fn from_le_bytes(dtype: DType, shape: Vec<usize>, bytes: &[u8]) -> Result<Tensor, TensorError> {
         let count: usize = shape.iter().product();
         let size = dtype.size_bytes();
         if bytes.len() != count * size {
@@ -206,37 +185,17 @@ impl Tensor {
         }
         let chunks = bytes.chunks_exact(size);
         let data = match dtype {
-            DType::F32 => Data::Float(
-                chunks
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::F16 => Data::Float(
-                chunks
-                    .map(|c| half::f16::from_le_bytes(c.try_into().unwrap()).to_f32())
-                    .collect(),
-            ),
-            DType::BF16 => Data::Float(
-                chunks
-                    .map(|c| half::bf16::from_le_bytes(c.try_into().unwrap()).to_f32())
-                    .collect(),
-            ),
-            DType::F8E4M3 => {
-                Data::Float(bytes.iter().map(|&b| crate::fp8::decode_e4m3(b)).collect())
+            DType::F32 => Data::Float(chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()),
+            DType::F16 => {
+                Data::Float(chunks.map(|c| half::f16::from_le_bytes(c.try_into().unwrap()).to_f32()).collect())
             }
-            DType::F8E5M2 => {
-                Data::Float(bytes.iter().map(|&b| crate::fp8::decode_e5m2(b)).collect())
+            DType::BF16 => {
+                Data::Float(chunks.map(|c| half::bf16::from_le_bytes(c.try_into().unwrap()).to_f32()).collect())
             }
-            DType::I64 => Data::I64(
-                chunks
-                    .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::I32 => Data::I32(
-                chunks
-                    .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
+            DType::F8E4M3 => Data::Float(bytes.iter().map(|&b| crate::fp8::decode_e4m3(b)).collect()),
+            DType::F8E5M2 => Data::Float(bytes.iter().map(|&b| crate::fp8::decode_e5m2(b)).collect()),
+            DType::I64 => Data::I64(chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect()),
+            DType::I32 => Data::I32(chunks.map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()),
             DType::Bool => Data::Bool(bytes.iter().map(|&b| b != 0).collect()),
         };
         Ok(Tensor { dtype, shape, data })

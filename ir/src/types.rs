@@ -44,10 +44,7 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn new(dtype: DType, shape: &[usize]) -> TensorType {
-        TensorType {
-            dtype,
-            dims: shape.iter().map(|&n| Dim::Known(n)).collect(),
-        }
+        TensorType { dtype, dims: shape.iter().map(|&n| Dim::Known(n)).collect() }
     }
 
     pub fn rank(&self) -> usize {
@@ -75,10 +72,7 @@ impl TensorType {
     }
 
     pub fn with_dtype(&self, dtype: DType) -> TensorType {
-        TensorType {
-            dtype,
-            dims: self.dims.clone(),
-        }
+        TensorType { dtype, dims: self.dims.clone() }
     }
 
     pub fn with_shape(&self, shape: &[usize]) -> TensorType {
@@ -104,16 +98,8 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() {
-            1
-        } else {
-            a[i - (rank - a.len())]
-        };
-        let db = if i < rank - b.len() {
-            1
-        } else {
-            b[i - (rank - b.len())]
-        };
+        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
+        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -159,10 +145,7 @@ mod tests {
 
     #[test]
     fn types_print_like_the_text_format() {
-        let t = TensorType {
-            dtype: DType::BF16,
-            dims: vec![Dim::Sym("batch".into()), Dim::Known(128)],
-        };
+        let t = TensorType { dtype: DType::BF16, dims: vec![Dim::Sym("batch".into()), Dim::Known(128)] };
         assert_eq!(t.to_string(), "bf16[batch, 128]");
         assert_eq!(TensorType::new(DType::F32, &[]).to_string(), "f32[]");
     }

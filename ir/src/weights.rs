@@ -36,12 +36,11 @@ fn from_st(d: StDtype) -> Option<DType> {
 
 /// Decodes every tensor of a safetensors buffer.
 pub fn decode_safetensors(bytes: &[u8]) -> Result<HashMap<String, Tensor>, String> {
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("not a valid safetensors file: {e}"))?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
-        let dtype = from_st(view.dtype())
-            .ok_or_else(|| format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))?;
+        let dtype =
+            from_st(view.dtype()).ok_or_else(|| format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))?;
         let t = Tensor::from_le_bytes(dtype, view.shape().to_vec(), view.data())
             .map_err(|e| format!("tensor '{name}': {e}"))?;
         out.insert(name, t);
@@ -57,14 +56,11 @@ pub fn load_safetensors(path: &Path) -> Result<HashMap<String, Tensor>, String> 
 /// Encodes tensors as safetensors; entries are sorted by name, so the bytes
 /// depend only on the contents.
 pub fn encode_safetensors(tensors: &[(String, &Tensor)]) -> Result<Vec<u8>, String> {
-    let bytes: Vec<(String, DType, Vec<usize>, Vec<u8>)> = tensors
-        .iter()
-        .map(|(n, t)| (n.clone(), t.dtype(), t.shape().to_vec(), t.to_le_bytes()))
-        .collect();
+    let bytes: Vec<(String, DType, Vec<usize>, Vec<u8>)> =
+        tensors.iter().map(|(n, t)| (n.clone(), t.dtype(), t.shape().to_vec(), t.to_le_bytes())).collect();
     let mut views = Vec::new();
     for (name, dtype, shape, data) in &bytes {
-        let view = TensorView::new(to_st(*dtype), shape.clone(), data)
-            .map_err(|e| format!("tensor '{name}': {e}"))?;
+        let view = TensorView::new(to_st(*dtype), shape.clone(), data).map_err(|e| format!("tensor '{name}': {e}"))?;
         views.push((name.clone(), view));
     }
     views.sort_by(|a, b| a.0.cmp(&b.0));
@@ -84,12 +80,7 @@ mod tests {
     fn round_trip_every_dtype() {
         let ts: Vec<(String, Tensor)> = DType::ALL
             .iter()
-            .map(|&d| {
-                (
-                    d.name().to_string(),
-                    Tensor::from_f64(d, vec![2, 2], &[1.0, -2.0, 0.5, 0.0]),
-                )
-            })
+            .map(|&d| (d.name().to_string(), Tensor::from_f64(d, vec![2, 2], &[1.0, -2.0, 0.5, 0.0])))
             .collect();
         let refs: Vec<(String, &Tensor)> = ts.iter().map(|(n, t)| (n.clone(), t)).collect();
         let bytes = encode_safetensors(&refs).unwrap();

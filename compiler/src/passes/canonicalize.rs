@@ -47,11 +47,7 @@ fn simplify(rw: &mut Rewriter, node: &Node) -> Option<ValueId> {
             pick.filter(|&v| same_type(rw, v))
         }
         Op::Unary(UnaryOp::Neg) => match rw.op(x?) {
-            Some(Op::Unary(UnaryOp::Neg)) => rw
-                .operands(x?)
-                .first()
-                .copied()
-                .filter(|&v| same_type(rw, v)),
+            Some(Op::Unary(UnaryOp::Neg)) => rw.operands(x?).first().copied().filter(|&v| same_type(rw, v)),
             _ => None,
         },
         Op::Cast { to, .. } if *to == rw.graph.ty(x?).dtype => x,
@@ -80,22 +76,14 @@ fn simplify(rw: &mut Rewriter, node: &Node) -> Option<ValueId> {
             }
             if let Some(Op::Reshape { .. }) = rw.op(x?) {
                 let y = rw.operands(x?)[0];
-                return Some(rw.replace_op(
-                    node,
-                    Op::Reshape {
-                        shape: shape.clone(),
-                    },
-                    vec![y],
-                ));
+                return Some(rw.replace_op(node, Op::Reshape { shape: shape.clone() }, vec![y]));
             }
             None
         }
         Op::Expand { .. } if same_type(rw, x?) => x,
         Op::Slice { axes } => {
             let shape = rw.graph.ty(x?).shape().ok()?;
-            let whole = |s: &trnc_ir::SliceAxis| {
-                s.step == 1 && s.start == 0 && s.end == shape[s.axis] as i64
-            };
+            let whole = |s: &trnc_ir::SliceAxis| s.step == 1 && s.start == 0 && s.end == shape[s.axis] as i64;
             axes.iter().all(whole).then_some(x?)
         }
         Op::Concat { .. } if node.inputs.len() == 1 => x,

@@ -15,11 +15,7 @@ pub fn fold_constants(g: &mut Graph) -> bool {
         if matches!(node.op, Op::Const(_)) || node.inputs.is_empty() {
             return None;
         }
-        let operands: Option<Vec<&Tensor>> = node
-            .inputs
-            .iter()
-            .map(|&v| rw.constant(v).map(|t| &**t))
-            .collect();
+        let operands: Option<Vec<&Tensor>> = node.inputs.iter().map(|&v| rw.constant(v).map(|t| &**t)).collect();
         let operands = operands?;
         let out_ty = rw.graph.ty(node.output).clone();
         let in_elems: usize = operands.iter().map(|t| t.len()).sum();

@@ -9,6 +9,7 @@ mod canonicalize;
 mod cse;
 mod dce;
 mod fold;
+mod recompose;
 pub mod rewrite;
 
 use crate::Error;
@@ -20,6 +21,7 @@ pub use canonicalize::canonicalize;
 pub use cse::cse;
 pub use dce::dce;
 pub use fold::fold_constants;
+pub use recompose::recompose;
 
 pub struct Pass {
     pub name: &'static str,
@@ -34,33 +36,24 @@ pub const PASSES: &[Pass] = &[
         summary: "x*1, x+0, x/1, double transpose, reshape chains, no-op casts/expands/slices",
         run: canonicalize,
     },
+    Pass { name: "fold-constants", summary: "evaluate nodes whose operands are all constants", run: fold_constants },
+    Pass { name: "cse", summary: "merge nodes computing the same op on the same operands", run: cse },
     Pass {
-        name: "fold-constants",
-        summary: "evaluate nodes whose operands are all constants",
-        run: fold_constants,
+        name: "recompose",
+        summary: "recognise softmax, log_softmax, layer_norm, rms_norm, gelu and silu spelled in primitives",
+        run: recompose,
     },
-    Pass {
-        name: "cse",
-        summary: "merge nodes computing the same op on the same operands",
-        run: cse,
-    },
-    Pass {
-        name: "dce",
-        summary: "drop nodes no output depends on",
-        run: dce,
-    },
+    Pass { name: "dce", summary: "drop nodes no output depends on", run: dce },
 ];
 
 /// The default pipeline, in order.
-pub const DEFAULT_PIPELINE: &[&str] = &["canonicalize", "fold-constants", "cse", "dce"];
+pub const DEFAULT_PIPELINE: &[&str] =
+    &["canonicalize", "fold-constants", "cse", "dce", "recompose", "canonicalize", "cse", "dce"];
 
 pub fn find_pass(name: &str) -> Result<&'static Pass, Error> {
     PASSES.iter().find(|p| p.name == name).ok_or_else(|| {
         let names: Vec<&str> = PASSES.iter().map(|p| p.name).collect();
-        Error::bad_input(format!(
-            "error: unknown pass '{name}'; the passes are: {}",
-            names.join(", ")
-        ))
+        Error::bad_input(format!("error: unknown pass '{name}'; the passes are: {}", names.join(", ")))
     })
 }
 
@@ -89,10 +82,7 @@ pub fn run_pipeline(
     options: &PipelineOptions,
     dump: &mut dyn FnMut(&str),
 ) -> Result<Vec<PassRun>, Error> {
-    let passes: Vec<&Pass> = pipeline
-        .iter()
-        .map(|n| find_pass(n))
-        .collect::<Result<_, _>>()?;
+    let passes: Vec<&Pass> = pipeline.iter().map(|n| find_pass(n)).collect::<Result<_, _>>()?;
     for name in options.print_after.iter().chain(&options.stop_after) {
         find_pass(name)?;
     }
@@ -109,18 +99,9 @@ pub fn run_pipeline(
                 print_graph(g)
             )));
         }
-        runs.push(PassRun {
-            name: pass.name,
-            wall,
-            changed,
-            nodes_after: g.nodes.len(),
-        });
+        runs.push(PassRun { name: pass.name, wall, changed, nodes_after: g.nodes.len() });
         if options.print_after_all || options.print_after.iter().any(|p| p == pass.name) {
-            dump(&format!(
-                "// ----- IR after {} ----- //\n{}",
-                pass.name,
-                print_graph(g)
-            ));
+            dump(&format!("// ----- IR after {} ----- //\n{}", pass.name, print_graph(g)));
         }
         if options.stop_after.as_deref() == Some(pass.name) {
             break;
@@ -132,10 +113,7 @@ pub fn run_pipeline(
 /// The `--time-passes` table.
 pub fn format_timings(runs: &[PassRun]) -> String {
     let total: Duration = runs.iter().map(|r| r.wall).sum();
-    let mut s = format!(
-        "{:<16} {:>12} {:>8} {:>8}\n",
-        "pass", "wall (ms)", "changed", "nodes"
-    );
+    let mut s = format!("{:<16} {:>12} {:>8} {:>8}\n", "pass", "wall (ms)", "changed", "nodes");
     for r in runs {
         s.push_str(&format!(
             "{:<16} {:>12.3} {:>8} {:>8}\n",
@@ -145,10 +123,6 @@ pub fn format_timings(runs: &[PassRun]) -> String {
             r.nodes_after
         ));
     }
-    s.push_str(&format!(
-        "{:<16} {:>12.3}\n",
-        "total",
-        total.as_secs_f64() * 1e3
-    ));
+    s.push_str(&format!("{:<16} {:>12.3}\n", "total", total.as_secs_f64() * 1e3));
     s
 }

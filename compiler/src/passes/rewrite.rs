@@ -23,11 +23,7 @@ pub struct Rewriter<'g> {
 impl Rewriter<'_> {
     /// The node that defines `v`, if a node does (inputs have none).
     pub fn def(&self, v: ValueId) -> Option<&Node> {
-        self.producer
-            .get(v.index())
-            .copied()
-            .flatten()
-            .map(|i| &self.graph.nodes[i])
+        self.producer.get(v.index()).copied().flatten().map(|i| &self.graph.nodes[i])
     }
 
     /// The op defining `v`.
@@ -49,8 +45,7 @@ impl Rewriter<'_> {
 
     /// True if `v` is a constant whose every element equals `x`.
     pub fn is_splat(&self, v: ValueId, x: f64) -> bool {
-        self.constant(v)
-            .is_some_and(|t| !t.is_empty() && (0..t.len()).all(|i| t.get_f64(i) == x))
+        self.constant(v).is_some_and(|t| !t.is_empty() && (0..t.len()).all(|i| t.get_f64(i) == x))
     }
 
     /// The single value of a constant with one element, or of a splat.
@@ -76,12 +71,7 @@ impl Rewriter<'_> {
     /// Re-emits `node` with another op and operands but the same result
     /// value (and so the same name); the new op must give the same type.
     pub fn replace_op(&mut self, node: &Node, op: Op, inputs: Vec<ValueId>) -> ValueId {
-        self.graph.nodes.push(Node {
-            op,
-            inputs,
-            output: node.output,
-            origin: node.origin.clone(),
-        });
+        self.graph.nodes.push(Node { op, inputs, output: node.output, origin: node.origin.clone() });
         self.note_pushed();
         node.output
     }
@@ -105,10 +95,7 @@ impl Rewriter<'_> {
 /// Runs `rule` over every node in order. `rule` returns `Some(v)` to
 /// replace the node's result by `v` (the node is dropped) or `None` to
 /// keep it. Returns whether anything changed.
-pub fn rewrite(
-    g: &mut Graph,
-    mut rule: impl FnMut(&mut Rewriter, &Node) -> Option<ValueId>,
-) -> bool {
+pub fn rewrite(g: &mut Graph, mut rule: impl FnMut(&mut Rewriter, &Node) -> Option<ValueId>) -> bool {
     let old = std::mem::take(&mut g.nodes);
     let mut uses = vec![0usize; g.num_values()];
     for n in &old {
@@ -121,11 +108,7 @@ pub fn rewrite(
     }
     let mut subst: Vec<Option<ValueId>> = vec![None; g.num_values()];
     let mut changed = false;
-    let mut rw = Rewriter {
-        producer: vec![None; g.num_values()],
-        uses,
-        graph: g,
-    };
+    let mut rw = Rewriter { producer: vec![None; g.num_values()], uses, graph: g };
     for mut node in old {
         for v in &mut node.inputs {
             if let Some(s) = subst.get(v.index()).copied().flatten() {
@@ -138,6 +121,12 @@ pub fn rewrite(
             Some(replacement) => {
                 changed = true;
                 subst[node.output.index()] = Some(replacement);
+                // A value this rule just made takes over the name of the one
+                // it replaces, so outputs and dumps keep the names users know.
+                let made_here = rw.graph.nodes[first_new..].iter().any(|n| n.output == replacement);
+                if made_here && replacement != node.output {
+                    rw.graph.swap_names(node.output, replacement);
+                }
                 for n in &mut rw.graph.nodes[first_new..] {
                     if n.origin.is_none() {
                         n.origin = origin.clone();

@@ -63,12 +63,8 @@ impl fmt::Display for ParseError {
         writeln!(f, "{pad} |")?;
         writeln!(f, "{num} | {}", self.source_line)?;
         // Tabs keep their width so the caret lines up under them.
-        let lead: String = self
-            .source_line
-            .chars()
-            .take(self.column - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let lead: String =
+            self.source_line.chars().take(self.column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         write!(f, "{pad} | {lead}{}", "^".repeat(self.width))
     }
 }

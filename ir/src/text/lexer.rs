@@ -50,11 +50,7 @@ pub fn tokenize(src: &str) -> Result<Vec<(Tok, Span)>, (Span, String)> {
             continue;
         }
         let start = i;
-        let word_end = |from: usize| {
-            src[from..]
-                .find(|ch: char| !is_name_char(ch))
-                .map_or(src.len(), |n| from + n)
-        };
+        let word_end = |from: usize| src[from..].find(|ch: char| !is_name_char(ch)).map_or(src.len(), |n| from + n);
         let tok = if c == '%' || c == '@' {
             let end = word_end(i + 1);
             if end == i + 1 {
@@ -97,10 +93,7 @@ pub fn tokenize(src: &str) -> Result<Vec<(Tok, Span)>, (Span, String)> {
             i += p.len();
             Tok::Punct(p)
         } else {
-            return Err((
-                Span::new(i, i + c.len_utf8()),
-                format!("unexpected character '{c}'"),
-            ));
+            return Err((Span::new(i, i + c.len_utf8()), format!("unexpected character '{c}'")));
         };
         out.push((tok, Span::new(start, i)));
     }
@@ -118,11 +111,8 @@ mod tests {
 
     #[test]
     fn tokens() {
-        let toks: Vec<Tok> = tokenize("%x: f32[2] -> (@w.1 -1.5e-3, -inf) // c\n\"s\"")
-            .unwrap()
-            .into_iter()
-            .map(|t| t.0)
-            .collect();
+        let toks: Vec<Tok> =
+            tokenize("%x: f32[2] -> (@w.1 -1.5e-3, -inf) // c\n\"s\"").unwrap().into_iter().map(|t| t.0).collect();
         assert_eq!(
             toks,
             vec![

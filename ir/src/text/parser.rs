@@ -24,26 +24,12 @@ pub type WeightLoader<'a> = dyn FnMut(&str, &TensorType) -> Result<Tensor, Strin
 
 /// Parses one graph. Types are checked as the nodes are read, except where
 /// a symbolic dimension makes a shape unknown (checked after binding).
-pub fn parse_graph(
-    src: &str,
-    file: &str,
-    weights: &mut WeightLoader,
-) -> Result<ParsedGraph, ParseError> {
+pub fn parse_graph(src: &str, file: &str, weights: &mut WeightLoader) -> Result<ParsedGraph, ParseError> {
     let toks = tokenize(src).map_err(|(span, msg)| ParseError::new(file, src, span, msg))?;
-    let mut p = Parser {
-        src,
-        file,
-        toks,
-        pos: 0,
-        values: HashMap::new(),
-        graph: Graph::new("g"),
-        node_spans: Vec::new(),
-    };
+    let mut p =
+        Parser { src, file, toks, pos: 0, values: HashMap::new(), graph: Graph::new("g"), node_spans: Vec::new() };
     p.graph_def(weights)?;
-    Ok(ParsedGraph {
-        graph: p.graph,
-        node_spans: p.node_spans,
-    })
+    Ok(ParsedGraph { graph: p.graph, node_spans: p.node_spans })
 }
 
 #[derive(Clone, Debug)]
@@ -95,10 +81,7 @@ impl<'a> Parser<'a> {
     }
 
     fn expected<T>(&self, what: &str) -> PResult<T> {
-        self.error(
-            self.span(),
-            format!("expected {what}, found {}", self.peek().describe()),
-        )
+        self.error(self.span(), format!("expected {what}, found {}", self.peek().describe()))
     }
 
     fn eat(&mut self, p: &str) -> bool {
@@ -137,11 +120,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `a, b, c` up to (not including) the closing token, which is consumed.
-    fn list<T>(
-        &mut self,
-        close: &str,
-        mut item: impl FnMut(&mut Self) -> PResult<T>,
-    ) -> PResult<Vec<T>> {
+    fn list<T>(&mut self, close: &str, mut item: impl FnMut(&mut Self) -> PResult<T>) -> PResult<Vec<T>> {
         let mut out = Vec::new();
         if self.eat(close) {
             return Ok(out);
@@ -161,12 +140,7 @@ impl<'a> Parser<'a> {
         self.keyword("graph")?;
         match self.bump() {
             (Tok::Global(name), _) => self.graph.name = name,
-            (t, span) => {
-                return self.error(
-                    span,
-                    format!("expected the graph name '@name', found {}", t.describe()),
-                )
-            }
+            (t, span) => return self.error(span, format!("expected the graph name '@name', found {}", t.describe())),
         }
         self.expect("(")?;
         self.list(")", |p| {
@@ -196,22 +170,14 @@ impl<'a> Parser<'a> {
             let span = returned.first().map_or(self.span(), |r| r.1);
             return self.error(
                 span,
-                format!(
-                    "the signature declares {} result(s) but return lists {}",
-                    result_types.len(),
-                    returned.len()
-                ),
+                format!("the signature declares {} result(s) but return lists {}", result_types.len(), returned.len()),
             );
         }
         for ((v, span), (ty, _)) in returned.iter().zip(&result_types) {
             if self.graph.ty(*v) != ty {
                 return self.error(
                     *span,
-                    format!(
-                        "returned value has type {} but the signature says {}",
-                        self.graph.ty(*v),
-                        ty
-                    ),
+                    format!("returned value has type {} but the signature says {}", self.graph.ty(*v), ty),
                 );
             }
             self.graph.outputs.push(*v);
@@ -239,10 +205,7 @@ impl<'a> Parser<'a> {
     fn value_name(&mut self) -> PResult<(String, Span)> {
         match self.bump() {
             (Tok::Value(s), span) => Ok((s, span)),
-            (t, span) => self.error(
-                span,
-                format!("expected a value '%name', found {}", t.describe()),
-            ),
+            (t, span) => self.error(span, format!("expected a value '%name', found {}", t.describe())),
         }
     }
 
@@ -254,13 +217,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn define(
-        &mut self,
-        name: &str,
-        span: Span,
-        node: Option<(Op, Vec<ValueId>)>,
-        ty: TensorType,
-    ) -> PResult<ValueId> {
+    fn define(&mut self, name: &str, span: Span, node: Option<(Op, Vec<ValueId>)>, ty: TensorType) -> PResult<ValueId> {
         if let Some(&(_, first)) = self.values.get(name) {
             let line = ParseError::new(self.file, self.src, first, "").line;
             return self.error(span, format!("%{name} is already defined (on line {line})"));
@@ -279,10 +236,7 @@ impl<'a> Parser<'a> {
             Some(d) => Ok(d),
             None => self.error(
                 span,
-                format!(
-                    "unknown dtype '{name}'; expected one of {}",
-                    DType::ALL.map(|d| d.name()).join(", ")
-                ),
+                format!("unknown dtype '{name}'; expected one of {}", DType::ALL.map(|d| d.name()).join(", ")),
             ),
         }
     }
@@ -297,24 +251,14 @@ impl<'a> Parser<'a> {
                 Err(_) => p.error(span, format!("expected a dimension size, found {n}")),
             },
             (Tok::Ident(s), _) => Ok(Dim::Sym(s)),
-            (t, span) => p.error(
-                span,
-                format!("expected a dimension, found {}", t.describe()),
-            ),
+            (t, span) => p.error(span, format!("expected a dimension, found {}", t.describe())),
         })?;
         let ty = TensorType { dtype, dims };
         // Element counts are multiplied everywhere; keep them far from overflow.
-        let count = ty
-            .dims
-            .iter()
-            .filter_map(Dim::known)
-            .try_fold(1u64, |acc, d| acc.checked_mul(d as u64));
+        let count = ty.dims.iter().filter_map(Dim::known).try_fold(1u64, |acc, d| acc.checked_mul(d as u64));
         if count.is_none_or(|c| c > MAX_ELEMENTS) {
             let end = self.toks[self.pos - 1].1.end;
-            return self.error(
-                Span::new(start.start, end),
-                format!("{ty} has more than 2^48 elements"),
-            );
+            return self.error(Span::new(start.start, end), format!("{ty} has more than 2^48 elements"));
         }
         Ok(ty)
     }
@@ -326,14 +270,8 @@ impl<'a> Parser<'a> {
         if op_name == "const" {
             let ty = self.tensor_type()?;
             let tensor = self.const_data(&ty, weights)?;
-            self.define(
-                &name,
-                name_span,
-                Some((Op::Const(Arc::new(tensor)), vec![])),
-                ty,
-            )?;
-            self.node_spans
-                .push(Span::new(name_span.start, self.toks[self.pos - 1].1.end));
+            self.define(&name, name_span, Some((Op::Const(Arc::new(tensor)), vec![])), ty)?;
+            self.node_spans.push(Span::new(name_span.start, self.toks[self.pos - 1].1.end));
             return Ok(());
         }
         let mut operands = Vec::new();
@@ -345,11 +283,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let attrs = if self.eat("{") {
-            self.attributes()?
-        } else {
-            Attrs { items: vec![] }
-        };
+        let attrs = if self.eat("{") { self.attributes()? } else { Attrs { items: vec![] } };
         let colon = self.span();
         if !self.eat(":") {
             return self.expected("':' and the result type");
@@ -358,10 +292,7 @@ impl<'a> Parser<'a> {
         let ty = self.tensor_type()?;
         let type_span = Span::new(type_span_start, self.toks[self.pos - 1].1.end);
         let _ = colon;
-        let operand_types: Vec<TensorType> = operands
-            .iter()
-            .map(|(v, _)| self.graph.ty(*v).clone())
-            .collect();
+        let operand_types: Vec<TensorType> = operands.iter().map(|(v, _)| self.graph.ty(*v).clone()).collect();
         let op = self.build_op(&op_name, op_span, attrs, &operand_types)?;
         let (lo, hi) = op.arity();
         if operands.len() < lo || operands.len() > hi {
@@ -370,13 +301,7 @@ impl<'a> Parser<'a> {
                 (l, usize::MAX) => format!("at least {l}"),
                 (l, h) => format!("{l} to {h}"),
             };
-            return self.error(
-                op_span,
-                format!(
-                    "'{op_name}' takes {want} operand(s), got {}",
-                    operands.len()
-                ),
-            );
+            return self.error(op_span, format!("'{op_name}' takes {want} operand(s), got {}", operands.len()));
         }
         if operand_types.iter().all(TensorType::is_static) {
             let refs: Vec<&TensorType> = operand_types.iter().collect();
@@ -388,28 +313,18 @@ impl<'a> Parser<'a> {
                         .zip(&operand_types)
                         .map(|((v, _), t)| format!("%{}: {t}", self.graph.name_of(*v)))
                         .collect();
-                    return self.error(
-                        span,
-                        format!(
-                            "'{op_name}': {} (operands: {})",
-                            e.message,
-                            shown.join(", ")
-                        ),
-                    );
+                    return self.error(span, format!("'{op_name}': {} (operands: {})", e.message, shown.join(", ")));
                 }
                 Ok(inferred) if inferred != ty => {
-                    return self.error(
-                        type_span,
-                        format!("'{op_name}' gives {inferred}, but the result is declared {ty}"),
-                    );
+                    return self
+                        .error(type_span, format!("'{op_name}' gives {inferred}, but the result is declared {ty}"));
                 }
                 Ok(_) => {}
             }
         }
         let ids = operands.iter().map(|(v, _)| *v).collect();
         self.define(&name, name_span, Some((op, ids)), ty)?;
-        self.node_spans
-            .push(Span::new(name_span.start, type_span.end));
+        self.node_spans.push(Span::new(name_span.start, type_span.end));
         Ok(())
     }
 
@@ -417,22 +332,13 @@ impl<'a> Parser<'a> {
         let start = self.span();
         let shape = match ty.shape() {
             Ok(s) => s,
-            Err(sym) => {
-                return self.error(
-                    start,
-                    format!("a constant needs a static shape, '{sym}' is symbolic"),
-                )
-            }
+            Err(sym) => return self.error(start, format!("a constant needs a static shape, '{sym}' is symbolic")),
         };
         if let Tok::Global(key) = self.peek().clone() {
             self.bump();
-            let t = weights(&key, ty)
-                .or_else(|e| self.error(start, format!("cannot load constant @{key}: {e}")))?;
+            let t = weights(&key, ty).or_else(|e| self.error(start, format!("cannot load constant @{key}: {e}")))?;
             if t.ty() != *ty {
-                return self.error(
-                    start,
-                    format!("constant @{key} is {} but is declared {ty}", t.ty()),
-                );
+                return self.error(start, format!("constant @{key} is {} but is declared {ty}", t.ty()));
             }
             return Ok(t);
         }
@@ -446,10 +352,8 @@ impl<'a> Parser<'a> {
         let count: usize = shape.iter().product();
         if items.len() != count {
             let end = self.toks[self.pos - 1].1.end;
-            return self.error(
-                Span::new(start.start, end),
-                format!("{ty} needs {count} value(s), found {}", items.len()),
-            );
+            return self
+                .error(Span::new(start.start, end), format!("{ty} needs {count} value(s), found {}", items.len()));
         }
         let bad = |p: &Self, (text, span): &(String, Span)| {
             p.error::<Tensor>(*span, format!("'{text}' is not a valid {} value", ty.dtype))
@@ -484,17 +388,8 @@ impl<'a> Parser<'a> {
                 let mut v = Vec::with_capacity(count);
                 for it in &items {
                     match parse_f32(&it.0) {
-                        Some(x)
-                            if dt == DType::F32 || dt.round(x as f64) as f32 == x || x.is_nan() =>
-                        {
-                            v.push(x)
-                        }
-                        Some(_) => {
-                            return self.error(
-                                it.1,
-                                format!("{} is not exactly representable in {dt}", it.0),
-                            )
-                        }
+                        Some(x) if dt == DType::F32 || dt.round(x as f64) as f32 == x || x.is_nan() => v.push(x),
+                        Some(_) => return self.error(it.1, format!("{} is not exactly representable in {dt}", it.0)),
                         None => return bad(self, it),
                     }
                 }
@@ -521,16 +416,9 @@ impl<'a> Parser<'a> {
                 (Tok::Str(s), _) => AttrValue::Str(s),
                 (Tok::Punct("["), _) => AttrValue::List(p.list("]", |q| match q.bump() {
                     (Tok::Number(n), span) => Ok((n, span)),
-                    (t, span) => {
-                        q.error(span, format!("expected an integer, found {}", t.describe()))
-                    }
+                    (t, span) => q.error(span, format!("expected an integer, found {}", t.describe())),
                 })?),
-                (t, span) => {
-                    return p.error(
-                        span,
-                        format!("expected an attribute value, found {}", t.describe()),
-                    )
-                }
+                (t, span) => return p.error(span, format!("expected an attribute value, found {}", t.describe())),
             };
             Ok((key, value, span))
         })?;
@@ -542,21 +430,9 @@ impl<'a> Parser<'a> {
         Ok(Attrs { items })
     }
 
-    fn build_op(
-        &self,
-        name: &str,
-        span: Span,
-        mut attrs: Attrs,
-        operands: &[TensorType],
-    ) -> PResult<Op> {
+    fn build_op(&self, name: &str, span: Span, mut attrs: Attrs, operands: &[TensorType]) -> PResult<Op> {
         let rank = operands.first().map_or(0, TensorType::rank);
-        let mut b = OpBuilder {
-            p: self,
-            op: name,
-            op_span: span,
-            attrs: &mut attrs,
-            rank,
-        };
+        let mut b = OpBuilder { p: self, op: name, op_span: span, attrs: &mut attrs, rank };
         let op = b.build(name, operands)?;
         if let Some((k, _, span)) = attrs.items.first() {
             return self.error(*span, format!("unknown attribute '{k}' for '{name}'"));
@@ -586,25 +462,17 @@ impl OpBuilder<'_, '_, '_> {
     fn require(&mut self, key: &str) -> PResult<(AttrValue, Span)> {
         match self.take(key) {
             Some(v) => Ok(v),
-            None => self.p.error(
-                self.op_span,
-                format!("'{}' needs the attribute '{key}'", self.op),
-            ),
+            None => self.p.error(self.op_span, format!("'{}' needs the attribute '{key}'", self.op)),
         }
     }
 
     fn bad<T>(&self, span: Span, key: &str, what: &str) -> PResult<T> {
-        self.p.error(
-            span,
-            format!("attribute '{key}' of '{}' must be {what}", self.op),
-        )
+        self.p.error(span, format!("attribute '{key}' of '{}' must be {what}", self.op))
     }
 
     fn int(&mut self, key: &str) -> PResult<i64> {
         match self.require(key)? {
-            (AttrValue::Number(n), span) => {
-                n.parse().or_else(|_| self.bad(span, key, "an integer"))
-            }
+            (AttrValue::Number(n), span) => n.parse().or_else(|_| self.bad(span, key, "an integer")),
             (_, span) => self.bad(span, key, "an integer"),
         }
     }
@@ -634,10 +502,7 @@ impl OpBuilder<'_, '_, '_> {
             (AttrValue::List(items), span) => {
                 let mut out = Vec::new();
                 for (n, s) in items {
-                    out.push(
-                        n.parse::<i64>()
-                            .or_else(|_| self.bad(s, key, "a list of integers"))?,
-                    );
+                    out.push(n.parse::<i64>().or_else(|_| self.bad(s, key, "a list of integers"))?);
                 }
                 Ok((out, span))
             }
@@ -647,29 +512,19 @@ impl OpBuilder<'_, '_, '_> {
 
     fn sizes(&mut self, key: &str) -> PResult<Vec<usize>> {
         let (v, span) = self.ints(key)?;
-        v.iter()
-            .map(|&x| usize::try_from(x).or_else(|_| self.bad(span, key, "a list of sizes >= 0")))
-            .collect()
+        v.iter().map(|&x| usize::try_from(x).or_else(|_| self.bad(span, key, "a list of sizes >= 0"))).collect()
     }
 
     fn norm_axis(&self, axis: i64, rank: usize, span: Span, key: &str) -> PResult<usize> {
         let r = rank as i64;
         if axis < -r || axis >= r {
-            return self.p.error(
-                span,
-                format!("{key} {axis} is out of range for rank {rank}"),
-            );
+            return self.p.error(span, format!("{key} {axis} is out of range for rank {rank}"));
         }
         Ok(if axis < 0 { axis + r } else { axis } as usize)
     }
 
     fn axis(&mut self) -> PResult<usize> {
-        let span = self
-            .attrs
-            .items
-            .iter()
-            .find(|i| i.0 == "axis")
-            .map_or(self.op_span, |i| i.2);
+        let span = self.attrs.items.iter().find(|i| i.0 == "axis").map_or(self.op_span, |i| i.2);
         let a = self.int("axis")?;
         self.norm_axis(a, self.rank, span, "axis")
     }
@@ -706,16 +561,10 @@ impl OpBuilder<'_, '_, '_> {
         if let Some(r) = ReduceOp::ALL.iter().find(|r| r.name() == name) {
             let axes = self.axes(self.rank)?;
             let keep_dims = self.boolean("keep_dims", false)?;
-            return Ok(Op::Reduce {
-                op: *r,
-                axes,
-                keep_dims,
-            });
+            return Ok(Op::Reduce { op: *r, axes, keep_dims });
         }
         Ok(match name {
-            "leaky_relu" => Op::LeakyRelu {
-                alpha: self.float("alpha")?.unwrap_or(0.01),
-            },
+            "leaky_relu" => Op::LeakyRelu { alpha: self.float("alpha")?.unwrap_or(0.01) },
             "where" => Op::Where,
             "cast" => {
                 let (v, span) = self.require("to")?;
@@ -724,15 +573,9 @@ impl OpBuilder<'_, '_, '_> {
                     _ => None,
                 };
                 let to = to.map_or_else(|| self.bad(span, "to", "a dtype"), Ok)?;
-                Op::Cast {
-                    to,
-                    saturate: self.boolean("saturate", true)?,
-                }
+                Op::Cast { to, saturate: self.boolean("saturate", true)? }
             }
-            "clip" => Op::Clip {
-                min: self.float("min")?,
-                max: self.float("max")?,
-            },
+            "clip" => Op::Clip { min: self.float("min")?, max: self.float("max")? },
             "matmul" => Op::MatMul,
             "softmax" => Op::Softmax { axis: self.axis()? },
             "log_softmax" => Op::LogSoftmax { axis: self.axis()? },
@@ -753,24 +596,16 @@ impl OpBuilder<'_, '_, '_> {
                     .collect::<PResult<Vec<_>>>()?;
                 Op::Transpose { perm }
             }
-            "reshape" => Op::Reshape {
-                shape: self.sizes("shape")?,
-            },
-            "expand" => Op::Expand {
-                shape: self.sizes("shape")?,
-            },
-            "squeeze" => Op::Squeeze {
-                axes: self.axes(self.rank)?,
-            },
+            "reshape" => Op::Reshape { shape: self.sizes("shape")? },
+            "expand" => Op::Expand { shape: self.sizes("shape")? },
+            "squeeze" => Op::Squeeze { axes: self.axes(self.rank)? },
             "unsqueeze" => {
                 // Unsqueeze axes index the output, whose rank grows by their count.
                 let added = self.attrs.items.iter().find_map(|(k, v, _)| match v {
                     AttrValue::List(items) if k == "axes" => Some(items.len()),
                     _ => None,
                 });
-                Op::Unsqueeze {
-                    axes: self.axes(self.rank + added.unwrap_or(0))?,
-                }
+                Op::Unsqueeze { axes: self.axes(self.rank + added.unwrap_or(0))? }
             }
             "slice" => self.slice(operands)?,
             "concat" => Op::Concat { axis: self.axis()? },
@@ -788,25 +623,13 @@ impl OpBuilder<'_, '_, '_> {
             false => vec![1; axes.len()],
         };
         if starts.len() != axes.len() || ends.len() != axes.len() || steps.len() != axes.len() {
-            return self.p.error(
-                axes_span,
-                "slice needs axes, starts, ends and steps of the same length",
-            );
+            return self.p.error(axes_span, "slice needs axes, starts, ends and steps of the same length");
         }
         let mut out = Vec::new();
         for i in 0..axes.len() {
             let axis = self.norm_axis(axes[i], self.rank, axes_span, "axis")?;
-            let s = SliceAxis {
-                axis,
-                start: starts[i],
-                end: ends[i],
-                step: steps[i],
-            };
-            if let Some(dim) = operands
-                .first()
-                .and_then(|t| t.dims.get(axis))
-                .and_then(Dim::known)
-            {
+            let s = SliceAxis { axis, start: starts[i], end: ends[i], step: steps[i] };
+            if let Some(dim) = operands.first().and_then(|t| t.dims.get(axis)).and_then(Dim::known) {
                 if !s.is_normalized(dim) {
                     return self.p.error(
                         axes_span,

@@ -71,16 +71,8 @@ pub(crate) fn attributes(op: &Op) -> Vec<(&'static str, String)> {
             }
             a
         }
-        Op::Reduce {
-            axes, keep_dims, ..
-        } => vec![
-            ("axes", fmt_list(axes)),
-            ("keep_dims", keep_dims.to_string()),
-        ],
-        Op::Softmax { axis }
-        | Op::LogSoftmax { axis }
-        | Op::Concat { axis }
-        | Op::Gather { axis } => {
+        Op::Reduce { axes, keep_dims, .. } => vec![("axes", fmt_list(axes)), ("keep_dims", keep_dims.to_string())],
+        Op::Softmax { axis } | Op::LogSoftmax { axis } | Op::Concat { axis } | Op::Gather { axis } => {
             vec![("axis", axis.to_string())]
         }
         Op::LayerNorm { axis, epsilon } | Op::RmsNorm { axis, epsilon } => {
@@ -90,9 +82,7 @@ pub(crate) fn attributes(op: &Op) -> Vec<(&'static str, String)> {
         Op::Reshape { shape } | Op::Expand { shape } => vec![("shape", fmt_list(shape))],
         Op::Squeeze { axes } | Op::Unsqueeze { axes } => vec![("axes", fmt_list(axes))],
         Op::Slice { axes } => {
-            let col = |f: fn(&crate::op::SliceAxis) -> i64| {
-                fmt_list(&axes.iter().map(f).collect::<Vec<_>>())
-            };
+            let col = |f: fn(&crate::op::SliceAxis) -> i64| fmt_list(&axes.iter().map(f).collect::<Vec<_>>());
             vec![
                 ("axes", col(|s| s.axis as i64)),
                 ("starts", col(|s| s.start)),
@@ -107,19 +97,9 @@ pub(crate) fn attributes(op: &Op) -> Vec<(&'static str, String)> {
 /// Prints a graph in the canonical text form.
 pub fn print_graph(g: &Graph) -> String {
     let mut s = String::new();
-    let params: Vec<String> = g
-        .inputs
-        .iter()
-        .map(|&v| format!("%{}: {}", g.name_of(v), g.ty(v)))
-        .collect();
+    let params: Vec<String> = g.inputs.iter().map(|&v| format!("%{}: {}", g.name_of(v), g.ty(v))).collect();
     let results: Vec<String> = g.outputs.iter().map(|&v| g.ty(v).to_string()).collect();
-    let _ = writeln!(
-        s,
-        "graph @{}({}) -> ({}) {{",
-        g.name,
-        params.join(", "),
-        results.join(", ")
-    );
+    let _ = writeln!(s, "graph @{}({}) -> ({}) {{", g.name, params.join(", "), results.join(", "));
     for n in &g.nodes {
         let _ = write!(s, "  %{} = {}", g.name_of(n.output), n.op.name());
         if let Op::Const(t) = &n.op {
@@ -132,11 +112,7 @@ pub fn print_graph(g: &Graph) -> String {
             s.push('\n');
             continue;
         }
-        let operands: Vec<String> = n
-            .inputs
-            .iter()
-            .map(|&v| format!("%{}", g.name_of(v)))
-            .collect();
+        let operands: Vec<String> = n.inputs.iter().map(|&v| format!("%{}", g.name_of(v))).collect();
         let _ = write!(s, " {}", operands.join(", "));
         let attrs = attributes(&n.op);
         if !attrs.is_empty() {
@@ -145,11 +121,7 @@ pub fn print_graph(g: &Graph) -> String {
         }
         let _ = writeln!(s, " : {}", g.ty(n.output));
     }
-    let outs: Vec<String> = g
-        .outputs
-        .iter()
-        .map(|&v| format!("%{}", g.name_of(v)))
-        .collect();
+    let outs: Vec<String> = g.outputs.iter().map(|&v| format!("%{}", g.name_of(v))).collect();
     let _ = writeln!(s, "  return {}", outs.join(", "));
     s.push_str("}\n");
     s
@@ -160,9 +132,7 @@ pub fn external_constants(g: &Graph) -> Vec<(String, Arc<Tensor>)> {
     g.nodes
         .iter()
         .filter_map(|n| match &n.op {
-            Op::Const(t) if t.len() > INLINE_LIMIT => {
-                Some((g.name_of(n.output).to_string(), t.clone()))
-            }
+            Op::Const(t) if t.len() > INLINE_LIMIT => Some((g.name_of(n.output).to_string(), t.clone())),
             _ => None,
         })
         .collect()

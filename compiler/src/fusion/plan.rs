@@ -1,0 +1,443 @@
+//! The fusion planner: a greedy, cost-driven partition of the graph into
+//! groups, each of which becomes one kernel.
+//!
+//! Every op starts as its own group (views and constants are not kernels:
+//! views are read through, constants live in HBM). Candidate merges are
+//! producer → consumer edges and, at the end, sibling matmuls that read
+//! the same activation. Each step takes the legal candidate that saves the
+//! most HBM bytes (priority fusion, as in XLA); a candidate is legal when
+//! the merged group is a kernel `kernels/` can build and its live tiles fit
+//! SBUF. Every edge left between groups keeps the reason it was refused.
+
+use super::cost::{sbuf_estimate, value_bytes};
+use super::role::{role, row_axis, Anchor, Role};
+use super::{FusionPlan, Group, Refusal};
+use trnc_ir::{broadcast_shapes, Graph, Target, ValueId};
+
+pub(super) struct Planner<'g> {
+    pub g: &'g Graph,
+    pub target: Target,
+    pub roles: Vec<Role>,
+    /// Node defining each value.
+    pub producer: Vec<Option<usize>>,
+    /// Kernel nodes reading each value, directly or through views.
+    pub readers: Vec<Vec<usize>>,
+    pub is_output: Vec<bool>,
+    /// Group of each kernel node (`usize::MAX` for views and constants).
+    pub group_of: Vec<usize>,
+    /// Members of each group, in node order; empty once merged away.
+    pub members: Vec<Vec<usize>>,
+}
+
+/// A merge the planner may make, with the bytes it saves.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    saving: u64,
+    from: usize,
+    into: usize,
+}
+
+impl<'g> Planner<'g> {
+    pub fn new(g: &'g Graph, target: Target) -> Planner<'g> {
+        let n = g.nodes.len();
+        let mut is_output = vec![false; g.num_values()];
+        for v in &g.outputs {
+            is_output[v.index()] = true;
+        }
+        let producer = g.producers();
+        let mut roles: Vec<Role> = g.nodes.iter().map(|node| role(g, node)).collect();
+        // A graph output that is a view of a kernel's result costs nothing:
+        // that kernel stores its result through the view's access pattern.
+        // A view of an input or a constant must be copied by a kernel.
+        for &out in &g.outputs {
+            let mut v = out;
+            while let Some(i) = producer[v.index()].filter(|&i| roles[i] == Role::View) {
+                v = g.nodes[i].inputs[0];
+            }
+            match producer[v.index()] {
+                Some(i) if !matches!(roles[i], Role::Const) => is_output[v.index()] = true,
+                _ => {
+                    if let Some(i) = producer[out.index()].filter(|&i| roles[i] == Role::View) {
+                        roles[i] = Role::Anchor(Anchor::Copy);
+                    }
+                }
+            }
+        }
+        let mut p = Planner {
+            g,
+            target,
+            roles,
+            producer,
+            readers: vec![Vec::new(); g.num_values()],
+            is_output,
+            group_of: vec![usize::MAX; n],
+            members: Vec::new(),
+        };
+        for i in 0..n {
+            if p.is_kernel(i) {
+                for &u in &g.nodes[i].inputs {
+                    let s = p.source(u);
+                    if !p.readers[s.index()].contains(&i) {
+                        p.readers[s.index()].push(i);
+                    }
+                }
+                p.group_of[i] = p.members.len();
+                p.members.push(vec![i]);
+            }
+        }
+        p
+    }
+
+    pub fn is_kernel(&self, node: usize) -> bool {
+        !matches!(self.roles[node], Role::Const | Role::View)
+    }
+
+    /// The value behind a chain of views.
+    pub fn source(&self, mut v: ValueId) -> ValueId {
+        while let Some(i) = self.producer[v.index()] {
+            if self.roles[i] != Role::View {
+                break;
+            }
+            v = self.g.nodes[i].inputs[0];
+        }
+        v
+    }
+
+    /// The kernel node producing `v` (through views), if any.
+    fn kernel_producer(&self, v: ValueId) -> Option<usize> {
+        self.producer[self.source(v).index()].filter(|&i| self.is_kernel(i))
+    }
+
+    /// Groups that read a value produced in group `gid`.
+    fn successors(&self, gid: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self.members[gid]
+            .iter()
+            .flat_map(|&i| self.readers[self.g.nodes[i].output.index()].iter())
+            .map(|&r| self.group_of[r])
+            .filter(|&h| h != gid)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// True if `to` is reachable from `from` through some third group.
+    fn indirect_path(&self, from: usize, to: usize) -> Option<usize> {
+        let mut seen = vec![false; self.members.len()];
+        let mut stack: Vec<(usize, usize)> =
+            self.successors(from).into_iter().filter(|&s| s != to).map(|s| (s, s)).collect();
+        while let Some((gid, via)) = stack.pop() {
+            if gid == to {
+                return Some(via);
+            }
+            if std::mem::replace(&mut seen[gid], true) {
+                continue;
+            }
+            stack.extend(self.successors(gid).into_iter().map(|s| (s, via)));
+        }
+        None
+    }
+
+    pub fn anchors(&self, nodes: &[usize]) -> Vec<(Anchor, usize)> {
+        nodes
+            .iter()
+            .filter_map(|&i| match self.roles[i] {
+                Role::Anchor(a) => Some((a, i)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The shape a kernel iterates over: its anchor's full-size shape, or
+    /// the largest elementwise result.
+    pub fn main_shape(&self, nodes: &[usize]) -> Vec<usize> {
+        let shape_of = |v: ValueId| self.g.ty(v).shape().unwrap_or_default();
+        let anchors = self.anchors(nodes);
+        let anchor = anchors.iter().find(|(a, _)| *a != Anchor::Row).or(anchors.first());
+        match anchor {
+            Some(&(Anchor::Row | Anchor::Reduce, i)) => shape_of(self.g.nodes[i].inputs[0]),
+            Some(&(_, i)) => shape_of(self.g.nodes[i].output),
+            None => nodes
+                .iter()
+                .map(|&i| shape_of(self.g.nodes[i].output))
+                .max_by_key(|s| s.iter().product::<usize>())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Row layout of an anchor: the shape it spans and its first free axis.
+    fn row_signature(&self, anchor: Anchor, i: usize) -> Option<(Vec<usize>, usize)> {
+        let node = &self.g.nodes[i];
+        let shape = |v: ValueId| self.g.ty(v).shape().unwrap_or_default();
+        match anchor {
+            Anchor::Row => Some((shape(node.inputs[0]), row_axis(self.g, node)?)),
+            Anchor::MatMul | Anchor::Attention | Anchor::Gather => {
+                let s = shape(node.output);
+                let last = s.len().checked_sub(1)?;
+                Some((s, last))
+            }
+            Anchor::Reduce | Anchor::Copy => None,
+        }
+    }
+
+    /// Why the groups `p` (producer) and `c` (consumer) cannot become one
+    /// kernel; `None` if they can.
+    fn refuse(&self, p: usize, c: usize) -> Option<String> {
+        let g = self.g;
+        let name = |v: ValueId| format!("%{}", g.name_of(v));
+        // Values of p read by nodes outside p must all be read by c.
+        for &i in &self.members[p] {
+            let v = g.nodes[i].output;
+            if let Some(&other) =
+                self.readers[v.index()].iter().find(|&&r| self.group_of[r] != p && self.group_of[r] != c)
+            {
+                return Some(format!(
+                    "producer {} has users in two groups (also kernel {})",
+                    name(v),
+                    self.group_of[other]
+                ));
+            }
+        }
+        if let Some(via) = self.indirect_path(p, c) {
+            return Some(format!("fusing would create a cycle through kernel {via}"));
+        }
+        let merged: Vec<usize> = {
+            let mut m = [self.members[p].clone(), self.members[c].clone()].concat();
+            m.sort_unstable();
+            m
+        };
+        let anchors = self.anchors(&merged);
+        if let Some(&(_, i)) = anchors.iter().find(|(a, _)| *a == Anchor::Copy) {
+            return Some(format!("{} is data movement and runs as its own kernel", name(g.nodes[i].output)));
+        }
+        // Operands that an anchor of c streams from HBM tile by tile.
+        for &(a, i) in &self.anchors(&self.members[c]) {
+            if !matches!(a, Anchor::MatMul | Anchor::Attention | Anchor::Gather) {
+                continue;
+            }
+            if let Some(&u) =
+                g.nodes[i].inputs.iter().find(|&&u| self.kernel_producer(u).is_some_and(|j| self.group_of[j] == p))
+            {
+                return Some(format!(
+                    "{} reads its operand {} tile by tile from HBM; a producer fused in would be recomputed for every tile",
+                    g.nodes[i].op.name(),
+                    name(u)
+                ));
+            }
+        }
+        if let Some(&(_, i)) = self.anchors(&self.members[p]).iter().find(|(a, _)| *a == Anchor::Reduce) {
+            return Some(format!(
+                "consumer needs a full reduction of the producer ({} reduces across partitions)",
+                name(g.nodes[i].output)
+            ));
+        }
+        let heavy: Vec<&(Anchor, usize)> = anchors.iter().filter(|(a, _)| *a != Anchor::Row).collect();
+        if heavy.len() > 1 {
+            return Some(format!(
+                "a kernel holds one {} and its epilogue; both {} and {} are here",
+                heavy[0].0.name(),
+                name(g.nodes[heavy[0].1].output),
+                name(g.nodes[heavy[1].1].output)
+            ));
+        }
+        let signatures: Vec<(Vec<usize>, usize)> =
+            anchors.iter().filter_map(|&(a, i)| self.row_signature(a, i)).collect();
+        if let Some(s) = signatures.iter().find(|s| **s != signatures[0]) {
+            return Some(format!(
+                "rows differ: {} reduced from axis {} vs {} from axis {}",
+                trnc_ir::format_shape(&signatures[0].0),
+                signatures[0].1,
+                trnc_ir::format_shape(&s.0),
+                s.1
+            ));
+        }
+        if !anchors.is_empty() {
+            let main = self.main_shape(&merged);
+            for &i in &merged {
+                if self.roles[i] != Role::Elementwise {
+                    continue;
+                }
+                let out = g.ty(g.nodes[i].output).shape().unwrap_or_default();
+                if broadcast_shapes(&out, &main).as_deref() != Some(&main[..]) {
+                    return Some(format!(
+                        "{} has shape {}, outside the kernel's iteration space {}",
+                        name(g.nodes[i].output),
+                        trnc_ir::format_shape(&out),
+                        trnc_ir::format_shape(&main)
+                    ));
+                }
+            }
+        }
+        let sbuf = sbuf_estimate(self, &merged);
+        let budget = self.target.sbuf_bytes_per_partition();
+        if sbuf > budget {
+            return Some(format!(
+                "would exceed SBUF: {} KiB per partition > {} KiB on {}",
+                sbuf.div_ceil(1024),
+                budget / 1024,
+                self.target
+            ));
+        }
+        None
+    }
+
+    /// HBM bytes saved by merging `p` into `c`: each value of p read by c
+    /// is no longer written and read back (graph outputs are still written).
+    fn saving(&self, p: usize, c: usize) -> u64 {
+        self.members[p]
+            .iter()
+            .map(|&i| self.g.nodes[i].output)
+            .filter(|v| self.readers[v.index()].iter().any(|&r| self.group_of[r] == c))
+            .map(|v| value_bytes(self.g, v) * if self.is_output[v.index()] { 1 } else { 2 })
+            .sum()
+    }
+
+    fn merge(&mut self, from: usize, into: usize) {
+        let moved = std::mem::take(&mut self.members[from]);
+        for &i in &moved {
+            self.group_of[i] = into;
+        }
+        self.members[into].extend(moved);
+        self.members[into].sort_unstable();
+    }
+
+    /// Producer → consumer pairs of live groups, in a deterministic order.
+    fn edges(&self) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = (0..self.members.len())
+            .filter(|&p| !self.members[p].is_empty())
+            .flat_map(|p| self.successors(p).into_iter().map(move |c| (p, c)))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn best(&self, candidates: impl Iterator<Item = Candidate>) -> Option<Candidate> {
+        candidates
+            .filter(|c| c.saving > 0)
+            .max_by(|a, b| a.saving.cmp(&b.saving).then(b.into.cmp(&a.into)).then(b.from.cmp(&a.from)))
+    }
+
+    pub fn fuse_producers(&mut self) {
+        loop {
+            let candidates: Vec<Candidate> = self
+                .edges()
+                .into_iter()
+                .filter(|&(p, c)| self.refuse(p, c).is_none())
+                .map(|(p, c)| Candidate { saving: self.saving(p, c), from: p, into: c })
+                .collect();
+            match self.best(candidates.into_iter()) {
+                Some(c) => self.merge(c.from, c.into),
+                None => return,
+            }
+        }
+    }
+
+    /// Sibling matmuls reading the same activation become one kernel that
+    /// reads it once (e.g. the Q, K and V projections).
+    pub fn fuse_siblings(&mut self) {
+        loop {
+            let mut candidates = Vec::new();
+            for a in 0..self.members.len() {
+                for b in a + 1..self.members.len() {
+                    if let Some(saving) = self.sibling_saving(a, b) {
+                        candidates.push(Candidate { saving, from: b, into: a });
+                    }
+                }
+            }
+            match self.best(candidates.into_iter()) {
+                Some(c) => self.merge(c.from, c.into),
+                None => return,
+            }
+        }
+    }
+
+    fn sibling_saving(&self, a: usize, b: usize) -> Option<u64> {
+        let lhs = |gid: usize| -> Option<Vec<ValueId>> {
+            let anchors = self.anchors(&self.members[gid]);
+            if anchors.is_empty() || anchors.iter().any(|(k, _)| *k != Anchor::MatMul) {
+                return None;
+            }
+            Some(anchors.iter().map(|&(_, i)| self.source(self.g.nodes[i].inputs[0])).collect())
+        };
+        let (la, lb) = (lhs(a)?, lhs(b)?);
+        let shared = la.first()?;
+        if !la.iter().all(|v| v == shared) || !lb.iter().all(|v| v == shared) {
+            return None;
+        }
+        if self.indirect_path(a, b).is_some()
+            || self.indirect_path(b, a).is_some()
+            || self.successors(a).contains(&b)
+            || self.successors(b).contains(&a)
+        {
+            return None;
+        }
+        let mut merged = [self.members[a].clone(), self.members[b].clone()].concat();
+        merged.sort_unstable();
+        (sbuf_estimate(self, &merged) <= self.target.sbuf_bytes_per_partition()).then(|| value_bytes(self.g, *shared))
+    }
+
+    /// Groups in a topological order (ties broken by first node), with
+    /// their traffic, and the refusal of every edge left between them.
+    pub fn finish(self) -> FusionPlan {
+        let live: Vec<usize> = (0..self.members.len()).filter(|&i| !self.members[i].is_empty()).collect();
+        let mut indegree = vec![0usize; self.members.len()];
+        for &p in &live {
+            for c in self.successors(p) {
+                indegree[c] += 1;
+            }
+        }
+        let mut ready: Vec<usize> = live.iter().copied().filter(|&i| indegree[i] == 0).collect();
+        let mut order = Vec::new();
+        while !ready.is_empty() {
+            ready.sort_by_key(|&i| std::cmp::Reverse(self.members[i][0]));
+            let gid = ready.pop().unwrap();
+            order.push(gid);
+            for c in self.successors(gid) {
+                indegree[c] -= 1;
+                if indegree[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        let mut new_id = vec![usize::MAX; self.members.len()];
+        for (k, &gid) in order.iter().enumerate() {
+            new_id[gid] = k;
+        }
+        let groups: Vec<Group> = order
+            .iter()
+            .enumerate()
+            .map(|(k, &gid)| super::cost::describe_group(&self, k, &self.members[gid]))
+            .collect();
+        let mut refusals = Vec::new();
+        for (p, c) in self.edges() {
+            let reason = self.refuse(p, c).unwrap_or_else(|| "fusing saves no HBM traffic".to_string());
+            for &i in &self.members[p] {
+                let v = self.g.nodes[i].output;
+                if self.readers[v.index()].iter().any(|&r| self.group_of[r] == c) {
+                    refusals.push(Refusal {
+                        producer: new_id[p],
+                        consumer: new_id[c],
+                        value: v,
+                        reason: reason.clone(),
+                    });
+                }
+            }
+        }
+        refusals.sort_by_key(|r| (r.producer, r.consumer, r.value));
+        let node_group = self.group_of.iter().map(|&g| (g != usize::MAX).then(|| new_id[g])).collect();
+        FusionPlan { target: self.target, groups, refusals, node_group }
+    }
+}
+
+impl Anchor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Anchor::MatMul => "matmul",
+            Anchor::Row => "row reduction",
+            Anchor::Reduce => "reduction",
+            Anchor::Attention => "attention",
+            Anchor::Gather => "gather",
+            Anchor::Copy => "copy",
+        }
+    }
+}
