@@ -102,6 +102,9 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             if dtype0 == Some(DType::Bool) {
                 return err_at(0, format!("needs a numeric operand, got {}", inputs[0]));
             }
+            if min.is_some_and(f64::is_nan) || max.is_some_and(f64::is_nan) {
+                return err("clip bounds must not be NaN");
+            }
             if let (Some(lo), Some(hi)) = (min, max) {
                 if lo > hi {
                     return err(format!("min {lo} is greater than max {hi}"));
@@ -132,7 +135,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
                 return err_at(0, format!("needs a float dtype, got {}", inputs[0]));
             }
             check_axis(*axis, shapes[0].len())?;
-            if !(*epsilon >= 0.0) {
+            if epsilon.is_nan() || *epsilon < 0.0 {
                 return err(format!("epsilon must be non-negative, got {epsilon}"));
             }
             for (i, t) in inputs.iter().enumerate().skip(1) {

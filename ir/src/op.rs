@@ -136,8 +136,9 @@ pub enum Op {
     /// where(cond, a, b), broadcasting all three.
     Where,
     /// Conversion, rounding to nearest even for float targets and truncating
-    /// toward zero for integer targets. `saturate` clamps fp8 targets to
-    /// their finite range (ONNX Cast's saturate attribute).
+    /// toward zero (saturating, NaN → 0) from floats to integers; integer
+    /// to narrower integer wraps, as numpy and ONNX Runtime do. `saturate`
+    /// clamps fp8 targets to their finite range (ONNX Cast's attribute).
     Cast {
         to: DType,
         saturate: bool,
