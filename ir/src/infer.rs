@@ -113,6 +113,7 @@ pub fn infer_type(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, TypeErr
             Ok(inputs[0].clone())
         }
         Op::MatMul => infer_matmul(inputs[0], inputs[1], &shapes[0], &shapes[1]),
+        Op::Attention { scale, .. } => infer_attention(inputs, &shapes, *scale),
         Op::Reduce { axes, keep_dims, .. } => {
             let rank = shapes[0].len();
             check_axes_sorted(axes, rank)?;
@@ -261,6 +262,41 @@ fn check_axes_sorted(axes: &[usize], rank: usize) -> Result<(), TypeError> {
         return err(format!("axes {axes:?} must be sorted, distinct and below rank {rank}"));
     }
     Ok(())
+}
+
+fn infer_attention(inputs: &[&TensorType], shapes: &[Vec<usize>], scale: f64) -> Result<TensorType, TypeError> {
+    if !scale.is_finite() {
+        return err(format!("scale must be finite, got {scale}"));
+    }
+    let dtype = inputs[0].dtype;
+    if !dtype.is_float() {
+        return err_at(0, format!("needs float operands, got {}", inputs[0]));
+    }
+    if let Some(i) = (1..inputs.len()).find(|&i| inputs[i].dtype != dtype) {
+        return err_at(i, format!("operand dtypes differ: {} and {}", inputs[0], inputs[i]));
+    }
+    if let Some(i) = (0..3).find(|&i| shapes[i].len() < 2) {
+        return err_at(i, format!("q, k and v need rank >= 2, got {}", inputs[i]));
+    }
+    let split = |s: &[usize]| (s[..s.len() - 2].to_vec(), s[s.len() - 2], s[s.len() - 1]);
+    let ((bq, sq, d), (bk, sk, dk), (bv, skv, dv)) = (split(&shapes[0]), split(&shapes[1]), split(&shapes[2]));
+    if d != dk || sk != skv {
+        return err(format!(
+            "q {} and k {} need the same head size, k and v {} the same length",
+            inputs[0], inputs[1], inputs[2]
+        ));
+    }
+    let batch = broadcast(&broadcast(&bq, &bk)?, &bv)?;
+    if let Some(mask) = shapes.get(3) {
+        let mut scores = batch.clone();
+        scores.extend([sq, sk]);
+        if broadcast_shapes(mask, &scores).as_deref() != Some(&scores[..]) {
+            return err_at(3, format!("mask {} does not broadcast to the scores {}", inputs[3], format_shape(&scores)));
+        }
+    }
+    let mut out = batch;
+    out.extend([sq, dv]);
+    Ok(TensorType::new(dtype, &out))
 }
 
 fn infer_matmul(a: &TensorType, b: &TensorType, sa: &[usize], sb: &[usize]) -> Result<TensorType, TypeError> {

@@ -205,6 +205,12 @@ pub enum Op {
     Concat {
         axis: usize,
     },
+    /// Scaled-dot-product attention: softmax(q·kᵀ·scale + mask)·v, with the
+    /// softmax over the last axis. Operands q [.., Sq, D], k [.., Sk, D],
+    /// v [.., Sk, Dv] (batch dimensions broadcast) and an optional additive
+    /// mask broadcastable to [.., Sq, Sk]. With `causal`, key j is hidden
+    /// from query i when j > i. Computed in f64 and rounded once.
+    Attention { scale: f64, causal: bool },
     /// numpy.take(data, indices, axis): the indices' shape replaces `axis`.
     /// Negative indices count from the end; out-of-range ones are an error
     /// at run time.
@@ -336,6 +342,7 @@ impl Op {
             Op::Slice { .. } => "slice",
             Op::Concat { .. } => "concat",
             Op::Gather { .. } => "gather",
+            Op::Attention { .. } => "attention",
         }
     }
 
@@ -345,6 +352,7 @@ impl Op {
             Op::Const(_) => (0, 0),
             Op::Binary(_) | Op::MatMul | Op::Gather { .. } => (2, 2),
             Op::Where => (3, 3),
+            Op::Attention { .. } => (3, 4),
             Op::LayerNorm { .. } => (1, 3),
             Op::RmsNorm { .. } => (1, 2),
             Op::Concat { .. } => (1, usize::MAX),

@@ -6,6 +6,7 @@
 //! else computes in f64 and every op's result is rounded once to its dtype
 //! (`DType::round`). Layout ops copy elements and never convert them.
 
+mod attention;
 mod elementwise;
 mod index;
 mod layout;
@@ -107,5 +108,6 @@ fn dispatch(op: &Op, x: &[&Tensor], out: &TensorType, shape: &[usize]) -> Result
         Op::Slice { axes } => layout::slice(x[0], axes, shape)?,
         Op::Concat { axis } => layout::concat(x, *axis, shape)?,
         Op::Gather { axis } => layout::gather(x[0], x[1], *axis, shape)?,
+        Op::Attention { scale, causal } => attention::attention(x, *scale, *causal, out.dtype, shape),
     })
 }

@@ -9,7 +9,7 @@
 //! the merged group is a kernel `kernels/` can build and its live tiles fit
 //! SBUF. Every edge left between groups keeps the reason it was refused.
 
-use super::cost::{sbuf_estimate, value_bytes};
+use super::cost::{external_inputs, sbuf_estimate, value_bytes};
 use super::role::{role, row_axis, Anchor, Role};
 use super::{FusionPlan, Group, Refusal};
 use trnc_ir::{broadcast_shapes, Graph, Target, ValueId};
@@ -27,6 +27,8 @@ pub(super) struct Planner<'g> {
     pub group_of: Vec<usize>,
     /// Members of each group, in node order; empty once merged away.
     pub members: Vec<Vec<usize>>,
+    /// How messages number groups: by final kernel number once known.
+    display: Vec<usize>,
 }
 
 /// A merge the planner may make, with the bytes it saves.
@@ -72,6 +74,7 @@ impl<'g> Planner<'g> {
             is_output,
             group_of: vec![usize::MAX; n],
             members: Vec::new(),
+            display: Vec::new(),
         };
         for i in 0..n {
             if p.is_kernel(i) {
@@ -82,6 +85,7 @@ impl<'g> Planner<'g> {
                     }
                 }
                 p.group_of[i] = p.members.len();
+                p.display.push(p.members.len());
                 p.members.push(vec![i]);
             }
         }
@@ -185,39 +189,16 @@ impl<'g> Planner<'g> {
     fn refuse(&self, p: usize, c: usize) -> Option<String> {
         let g = self.g;
         let name = |v: ValueId| format!("%{}", g.name_of(v));
-        // Values of p read by nodes outside p must all be read by c.
-        for &i in &self.members[p] {
-            let v = g.nodes[i].output;
-            if let Some(&other) =
-                self.readers[v.index()].iter().find(|&&r| self.group_of[r] != p && self.group_of[r] != c)
-            {
-                return Some(format!(
-                    "producer {} has users in two groups (also kernel {})",
-                    name(v),
-                    self.group_of[other]
-                ));
-            }
-        }
         if let Some(via) = self.indirect_path(p, c) {
-            return Some(format!("fusing would create a cycle through kernel {via}"));
-        }
-        let merged: Vec<usize> = {
-            let mut m = [self.members[p].clone(), self.members[c].clone()].concat();
-            m.sort_unstable();
-            m
-        };
-        let anchors = self.anchors(&merged);
-        if let Some(&(_, i)) = anchors.iter().find(|(a, _)| *a == Anchor::Copy) {
-            return Some(format!("{} is data movement and runs as its own kernel", name(g.nodes[i].output)));
+            return Some(format!("fusing would create a cycle through kernel {}", self.display[via]));
         }
         // Operands that an anchor of c streams from HBM tile by tile.
         for &(a, i) in &self.anchors(&self.members[c]) {
             if !matches!(a, Anchor::MatMul | Anchor::Attention | Anchor::Gather) {
                 continue;
             }
-            if let Some(&u) =
-                g.nodes[i].inputs.iter().find(|&&u| self.kernel_producer(u).is_some_and(|j| self.group_of[j] == p))
-            {
+            let streamed = g.nodes[i].inputs.iter().find(|&&u| self.kernel_producer(u).is_some_and(|j| self.group_of[j] == p));
+            if let Some(&u) = streamed {
                 return Some(format!(
                     "{} reads its operand {} tile by tile from HBM; a producer fused in would be recomputed for every tile",
                     g.nodes[i].op.name(),
@@ -231,8 +212,31 @@ impl<'g> Planner<'g> {
                 name(g.nodes[i].output)
             ));
         }
+        self.kernel_problem(&self.union(p, c))
+    }
+
+    /// The nodes of two groups, in order.
+    fn union(&self, a: usize, b: usize) -> Vec<usize> {
+        let mut m = [self.members[a].clone(), self.members[b].clone()].concat();
+        m.sort_unstable();
+        m
+    }
+
+    /// Why `nodes` cannot be one kernel that `kernels/` builds: the shape of
+    /// the kernel (one heavy anchor, or sibling matmuls sharing their left
+    /// operand; rows of one layout; elementwise ops inside the iteration
+    /// space) and its SBUF footprint.
+    fn kernel_problem(&self, nodes: &[usize]) -> Option<String> {
+        let g = self.g;
+        let name = |v: ValueId| format!("%{}", g.name_of(v));
+        let anchors = self.anchors(nodes);
+        if let Some(&(_, i)) = anchors.iter().find(|(a, _)| *a == Anchor::Copy) {
+            return Some(format!("{} is data movement and runs as its own kernel", name(g.nodes[i].output)));
+        }
         let heavy: Vec<&(Anchor, usize)> = anchors.iter().filter(|(a, _)| *a != Anchor::Row).collect();
-        if heavy.len() > 1 {
+        let lhs = |i: usize| self.source(g.nodes[i].inputs[0]);
+        let siblings = heavy.iter().all(|&&(a, i)| a == Anchor::MatMul && lhs(i) == lhs(heavy[0].1));
+        if heavy.len() > 1 && !siblings {
             return Some(format!(
                 "a kernel holds one {} and its epilogue; both {} and {} are here",
                 heavy[0].0.name(),
@@ -242,33 +246,37 @@ impl<'g> Planner<'g> {
         }
         let signatures: Vec<(Vec<usize>, usize)> =
             anchors.iter().filter_map(|&(a, i)| self.row_signature(a, i)).collect();
-        if let Some(s) = signatures.iter().find(|s| **s != signatures[0]) {
+        // Sibling matmuls each keep their own output rows; otherwise every
+        // row anchor must share one layout.
+        let rows: Vec<&(Vec<usize>, usize)> = if heavy.len() > 1 { Vec::new() } else { signatures.iter().collect() };
+        if let Some(s) = rows.iter().find(|s| **s != rows[0]) {
             return Some(format!(
                 "rows differ: {} reduced from axis {} vs {} from axis {}",
-                trnc_ir::format_shape(&signatures[0].0),
-                signatures[0].1,
+                trnc_ir::format_shape(&rows[0].0),
+                rows[0].1,
                 trnc_ir::format_shape(&s.0),
                 s.1
             ));
         }
         if !anchors.is_empty() {
-            let main = self.main_shape(&merged);
-            for &i in &merged {
+            // Each elementwise op must fit the iteration space of an anchor.
+            let spaces: Vec<Vec<usize>> = anchors.iter().map(|&(_, i)| self.main_shape(&[i])).collect();
+            for &i in nodes {
                 if self.roles[i] != Role::Elementwise {
                     continue;
                 }
                 let out = g.ty(g.nodes[i].output).shape().unwrap_or_default();
-                if broadcast_shapes(&out, &main).as_deref() != Some(&main[..]) {
+                if !spaces.iter().any(|m| broadcast_shapes(&out, m).as_deref() == Some(&m[..])) {
                     return Some(format!(
                         "{} has shape {}, outside the kernel's iteration space {}",
                         name(g.nodes[i].output),
                         trnc_ir::format_shape(&out),
-                        trnc_ir::format_shape(&main)
+                        trnc_ir::format_shape(&spaces[0])
                     ));
                 }
             }
         }
-        let sbuf = sbuf_estimate(self, &merged);
+        let sbuf = sbuf_estimate(self, nodes);
         let budget = self.target.sbuf_bytes_per_partition();
         if sbuf > budget {
             return Some(format!(
@@ -281,14 +289,20 @@ impl<'g> Planner<'g> {
         None
     }
 
-    /// HBM bytes saved by merging `p` into `c`: each value of p read by c
-    /// is no longer written and read back (graph outputs are still written).
+    /// HBM bytes saved by merging `p` into `c`: c no longer reads the
+    /// values of p it uses, and p no longer writes those that nothing else
+    /// reads. A value that a third group or the caller also reads is still
+    /// written (multi-output fusion).
     fn saving(&self, p: usize, c: usize) -> u64 {
         self.members[p]
             .iter()
             .map(|&i| self.g.nodes[i].output)
             .filter(|v| self.readers[v.index()].iter().any(|&r| self.group_of[r] == c))
-            .map(|v| value_bytes(self.g, v) * if self.is_output[v.index()] { 1 } else { 2 })
+            .map(|v| {
+                let elsewhere = self.is_output[v.index()]
+                    || self.readers[v.index()].iter().any(|&r| self.group_of[r] != p && self.group_of[r] != c);
+                value_bytes(self.g, v) * if elsewhere { 1 } else { 2 }
+            })
             .sum()
     }
 
@@ -332,8 +346,9 @@ impl<'g> Planner<'g> {
         }
     }
 
-    /// Sibling matmuls reading the same activation become one kernel that
-    /// reads it once (e.g. the Q, K and V projections).
+    /// Siblings: groups that read the same large input (the Q, K and V
+    /// projections of one activation; elementwise chains of one input)
+    /// become one kernel that reads it once.
     pub fn fuse_siblings(&mut self) {
         loop {
             let mut candidates = Vec::new();
@@ -352,33 +367,32 @@ impl<'g> Planner<'g> {
     }
 
     fn sibling_saving(&self, a: usize, b: usize) -> Option<u64> {
-        let lhs = |gid: usize| -> Option<Vec<ValueId>> {
-            let anchors = self.anchors(&self.members[gid]);
-            if anchors.is_empty() || anchors.iter().any(|(k, _)| *k != Anchor::MatMul) {
-                return None;
-            }
-            Some(anchors.iter().map(|&(_, i)| self.source(self.g.nodes[i].inputs[0])).collect())
-        };
-        let (la, lb) = (lhs(a)?, lhs(b)?);
-        let shared = la.first()?;
-        if !la.iter().all(|v| v == shared) || !lb.iter().all(|v| v == shared) {
+        if self.members[a].is_empty() || self.members[b].is_empty() {
             return None;
         }
-        if self.indirect_path(a, b).is_some()
-            || self.indirect_path(b, a).is_some()
+        let ins_a = external_inputs(self, &self.members[a]);
+        let ins_b = external_inputs(self, &self.members[b]);
+        // Small constants are immediates in a kernel, not HBM reads.
+        let saving: u64 = ins_a
+            .iter()
+            .filter(|v| ins_b.contains(v))
+            .filter(|v| !self.producer[v.index()].is_some_and(|i| self.roles[i] == Role::Const) || value_bytes(self.g, **v) > 64)
+            .map(|&v| value_bytes(self.g, v))
+            .sum();
+        if saving == 0
             || self.successors(a).contains(&b)
             || self.successors(b).contains(&a)
+            || self.indirect_path(a, b).is_some()
+            || self.indirect_path(b, a).is_some()
         {
             return None;
         }
-        let mut merged = [self.members[a].clone(), self.members[b].clone()].concat();
-        merged.sort_unstable();
-        (sbuf_estimate(self, &merged) <= self.target.sbuf_bytes_per_partition()).then(|| value_bytes(self.g, *shared))
+        self.kernel_problem(&self.union(a, b)).is_none().then_some(saving)
     }
 
     /// Groups in a topological order (ties broken by first node), with
     /// their traffic, and the refusal of every edge left between them.
-    pub fn finish(self) -> FusionPlan {
+    pub fn finish(mut self) -> FusionPlan {
         let live: Vec<usize> = (0..self.members.len()).filter(|&i| !self.members[i].is_empty()).collect();
         let mut indegree = vec![0usize; self.members.len()];
         for &p in &live {
@@ -403,6 +417,7 @@ impl<'g> Planner<'g> {
         for (k, &gid) in order.iter().enumerate() {
             new_id[gid] = k;
         }
+        self.display = new_id.clone();
         let groups: Vec<Group> = order
             .iter()
             .enumerate()

@@ -44,6 +44,7 @@ pub fn role(g: &Graph, n: &Node) -> Role {
         Op::Reduce { axes, .. } if is_trailing(axes, rank(0)) => Role::Anchor(Anchor::Row),
         Op::Softmax { .. } | Op::LogSoftmax { .. } | Op::Reduce { .. } => Role::Anchor(Anchor::Reduce),
         Op::Gather { .. } => Role::Anchor(Anchor::Gather),
+        Op::Attention { .. } => Role::Anchor(Anchor::Attention),
         Op::Concat { .. } => Role::Anchor(Anchor::Copy),
         _ => Role::Anchor(Anchor::Copy),
     }

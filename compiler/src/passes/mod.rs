@@ -40,7 +40,7 @@ pub const PASSES: &[Pass] = &[
     Pass { name: "cse", summary: "merge nodes computing the same op on the same operands", run: cse },
     Pass {
         name: "recompose",
-        summary: "recognise softmax, log_softmax, layer_norm, rms_norm, gelu and silu spelled in primitives",
+        summary: "recognise softmax, log_softmax, layer_norm, rms_norm, gelu, silu and attention spelled in primitives",
         run: recompose,
     },
     Pass { name: "dce", summary: "drop nodes no output depends on", run: dce },

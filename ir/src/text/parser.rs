@@ -577,6 +577,11 @@ impl OpBuilder<'_, '_, '_> {
             }
             "clip" => Op::Clip { min: self.float("min")?, max: self.float("max")? },
             "matmul" => Op::MatMul,
+            "attention" => {
+                let scale = self.float("scale")?;
+                let scale = scale.map_or_else(|| self.p.error(self.op_span, "'attention' needs the attribute 'scale'"), Ok)?;
+                Op::Attention { scale, causal: self.boolean("causal", false)? }
+            }
             "softmax" => Op::Softmax { axis: self.axis()? },
             "log_softmax" => Op::LogSoftmax { axis: self.axis()? },
             "layer_norm" | "rms_norm" => {

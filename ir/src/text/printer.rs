@@ -78,6 +78,7 @@ pub(crate) fn attributes(op: &Op) -> Vec<(&'static str, String)> {
         Op::LayerNorm { axis, epsilon } | Op::RmsNorm { axis, epsilon } => {
             vec![("axis", axis.to_string()), ("epsilon", fmt_f64(*epsilon))]
         }
+        Op::Attention { scale, causal } => vec![("scale", fmt_f64(*scale)), ("causal", causal.to_string())],
         Op::Transpose { perm } => vec![("perm", fmt_list(perm))],
         Op::Reshape { shape } | Op::Expand { shape } => vec![("shape", fmt_list(shape))],
         Op::Squeeze { axes } | Op::Unsqueeze { axes } => vec![("axes", fmt_list(axes))],

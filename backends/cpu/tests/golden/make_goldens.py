@@ -482,5 +482,27 @@ add("mlp_chain", "matmul, add, gelu (tanh) and reduce_mean in a chain; every nod
      "%y1 = reduce_mean %y0 {axes = [1], keep_dims = false} : f32[4]"],
     [("f32", g), ("f32", m)], F32_TOL)
 
+# ------------------------------------------------------------ attention
+
+def sdpa(q, k, v, scale, mask=None, causal=False):
+    s = f64(q) @ np.swapaxes(f64(k), -1, -2) * scale
+    if mask is not None:
+        s = s + f64(mask)
+    if causal:
+        s = np.where(np.tril(np.ones(s.shape[-2:], bool)), s, -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)) @ f64(v)
+
+
+q, k, v = normal(2, 3, 5, 8), normal(2, 3, 7, 8), normal(1, 3, 7, 4)
+mask = np.where(rng.random((2, 1, 5, 7)) < 0.3, -1e4, 0).astype(np.float32)
+op("attention_additive_mask", "attention with an additive mask and batch broadcasting of v.", "attention",
+   [("f32", q), ("f32", k), ("f32", v), ("f32", mask)], "f32", f32(sdpa(q, k, v, 0.125, mask)), F32_TOL,
+   attrs={"scale": 0.125, "causal": False})
+q, k, v = normal(2, 6, 16), normal(2, 6, 16), normal(2, 6, 16)
+op("attention_causal", "causal attention: key j hidden from query i when j > i.", "attention",
+   [("f32", q), ("f32", k), ("f32", v)], "f32", f32(sdpa(q, k, v, 0.25, causal=True)), F32_TOL,
+   attrs={"scale": 0.25, "causal": True})
+
 if __name__ == "__main__":
     write()

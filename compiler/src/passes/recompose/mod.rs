@@ -9,6 +9,7 @@
 //! other (the affine parameters of a norm) run in later sweeps.
 
 mod activation;
+mod attention;
 mod matchers;
 mod norm;
 mod softmax;
@@ -19,7 +20,7 @@ use trnc_ir::{Graph, Node, ValueId};
 type Rule = fn(&mut Rewriter, &Node) -> Option<ValueId>;
 
 /// In priority order: layer_norm before rms_norm, whose pattern is the
-/// tail of layer_norm's.
+/// tail of layer_norm's. Attention builds on a recognised softmax.
 const RULES: &[Rule] = &[
     softmax::softmax,
     softmax::log_softmax,
@@ -29,6 +30,7 @@ const RULES: &[Rule] = &[
     activation::gelu,
     activation::gelu_tanh,
     activation::silu,
+    attention::attention,
 ];
 
 pub fn recompose(g: &mut Graph) -> bool {
