@@ -15,25 +15,11 @@ fn corpus_prints_canonically_and_round_trips() {
         let text = print_graph(&graph);
         let external = external_constants(&graph);
         let mut loader = |key: &str, _: &TensorType| -> Result<Tensor, String> {
-            external
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, t)| (**t).clone())
-                .ok_or_else(|| format!("no {key}"))
+            external.iter().find(|(k, _)| k == key).map(|(_, t)| (**t).clone()).ok_or_else(|| format!("no {key}"))
         };
         let again = parse_graph(&text, "printed", &mut loader).unwrap();
-        assert_eq!(
-            print_graph(&again.graph),
-            text,
-            "{} does not round-trip",
-            path.display()
-        );
-        let name = Path::new(&path)
-            .file_stem()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
+        assert_eq!(print_graph(&again.graph), text, "{} does not round-trip", path.display());
+        let name = Path::new(&path).file_stem().unwrap().to_str().unwrap().to_string();
         insta::with_settings!({snapshot_suffix => name, prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!("canonical", text);
         });

@@ -50,16 +50,15 @@ fn mutated_inputs_never_panic() {
                 }
                 Ok(Tensor::from_f64(ty.dtype, shape, &vec![0.5; n]))
             };
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    match parse_graph(&text, "mutated", &mut loader) {
-                        Ok(p) => {
-                            let _ = verify(&p.graph);
-                            Ok(())
-                        }
-                        Err(e) => Err(e.to_string()),
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                match parse_graph(&text, "mutated", &mut loader) {
+                    Ok(p) => {
+                        let _ = verify(&p.graph);
+                        Ok(())
                     }
-                }));
+                    Err(e) => Err(e.to_string()),
+                }
+            }));
             match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(msg)) => {
@@ -70,8 +69,5 @@ fn mutated_inputs_never_panic() {
             }
         }
     }
-    assert!(
-        trials > 2000 && errors > trials / 3,
-        "mutations too weak: {errors} errors in {trials}"
-    );
+    assert!(trials > 2000 && errors > trials / 3, "mutations too weak: {errors} errors in {trials}");
 }

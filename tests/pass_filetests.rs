@@ -58,12 +58,20 @@ fn pass_files_meet_their_expectations() {
         for line in src.lines() {
             let words: Vec<&str> = line.split_whitespace().collect();
             match words.as_slice() {
-                ["//", "expect:", op] => assert!(count_ops(&g, op) > 0, "{}: no {op}\n{}", path.display(), print_graph(&g)),
+                ["//", "expect:", op] => {
+                    assert!(count_ops(&g, op) > 0, "{}: no {op}\n{}", path.display(), print_graph(&g))
+                }
                 ["//", "expect-not:", op] => {
                     assert_eq!(count_ops(&g, op), 0, "{}: {op} remains\n{}", path.display(), print_graph(&g))
                 }
                 ["//", "expect-count:", op, n] => {
-                    assert_eq!(count_ops(&g, op), n.parse::<usize>().unwrap(), "{}: {op}\n{}", path.display(), print_graph(&g))
+                    assert_eq!(
+                        count_ops(&g, op),
+                        n.parse::<usize>().unwrap(),
+                        "{}: {op}\n{}",
+                        path.display(),
+                        print_graph(&g)
+                    )
                 }
                 _ => continue,
             }

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use trnc_ir::random::Rng;
 use trnc_ir::text::{external_constants, parse_graph, print_graph};
-use trnc_ir::{
-    verify, BinaryOp, DType, Graph, Op, ReduceOp, SliceAxis, Tensor, TensorType, UnaryOp, ValueId,
-};
+use trnc_ir::{verify, BinaryOp, DType, Graph, Op, ReduceOp, SliceAxis, Tensor, TensorType, UnaryOp, ValueId};
 
 fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
     &items[rng.below(items.len() as u64) as usize]
@@ -19,14 +17,7 @@ fn random_shape(rng: &mut Rng) -> Vec<usize> {
 
 fn random_const(rng: &mut Rng, dtype: DType, shape: Vec<usize>) -> Tensor {
     let count: usize = shape.iter().product();
-    let special = [
-        f64::NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        -0.0,
-        1e-30,
-        3.0e38,
-    ];
+    let special = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1e-30, 3.0e38];
     let values: Vec<f64> = (0..count)
         .map(|_| match rng.below(10) {
             0 => *pick(rng, &special),
@@ -46,21 +37,8 @@ fn random_op(rng: &mut Rng, g: &Graph, x: ValueId, other: ValueId) -> Option<(Op
     Some(match rng.below(14) {
         0 => (Op::Unary(*pick(rng, &UnaryOp::ALL)), vec![x]),
         1 | 2 => (Op::Binary(*pick(rng, &BinaryOp::ALL)), vec![x, other]),
-        3 => (
-            Op::Cast {
-                to: *pick(rng, &DType::ALL),
-                saturate: rng.below(2) == 0,
-            },
-            vec![x],
-        ),
-        4 => (
-            Op::Reduce {
-                op: *pick(rng, &ReduceOp::ALL),
-                axes: axes(rng),
-                keep_dims: rng.below(2) == 0,
-            },
-            vec![x],
-        ),
+        3 => (Op::Cast { to: *pick(rng, &DType::ALL), saturate: rng.below(2) == 0 }, vec![x]),
+        4 => (Op::Reduce { op: *pick(rng, &ReduceOp::ALL), axes: axes(rng), keep_dims: rng.below(2) == 0 }, vec![x]),
         5 if rank > 0 => {
             let mut perm: Vec<usize> = (0..rank).collect();
             for i in (1..rank).rev() {
@@ -68,58 +46,25 @@ fn random_op(rng: &mut Rng, g: &Graph, x: ValueId, other: ValueId) -> Option<(Op
             }
             (Op::Transpose { perm }, vec![x])
         }
-        6 => (
-            Op::Reshape {
-                shape: vec![shape.iter().product()],
-            },
-            vec![x],
-        ),
+        6 => (Op::Reshape { shape: vec![shape.iter().product()] }, vec![x]),
         7 if rank > 0 => {
             let axis = rng.below(rank as u64) as usize;
             let dim = shape[axis] as i64;
             let step = *pick(rng, &[1, 2, -1, -3]);
-            let s = SliceAxis::normalize(
-                axis,
-                rng.below(8) as i64 - 4,
-                rng.below(8) as i64 - 4,
-                step,
-                dim as usize,
-            )?;
+            let s = SliceAxis::normalize(axis, rng.below(8) as i64 - 4, rng.below(8) as i64 - 4, step, dim as usize)?;
             (Op::Slice { axes: vec![s] }, vec![x])
         }
-        8 if rank > 0 => (
-            Op::Softmax {
-                axis: rng.below(rank as u64) as usize,
-            },
-            vec![x],
-        ),
-        9 if rank > 0 => (
-            Op::LayerNorm {
-                axis: rng.below(rank as u64) as usize,
-                epsilon: rng.uniform(0.0, 1e-3),
-            },
-            vec![x],
-        ),
+        8 if rank > 0 => (Op::Softmax { axis: rng.below(rank as u64) as usize }, vec![x]),
+        9 if rank > 0 => {
+            (Op::LayerNorm { axis: rng.below(rank as u64) as usize, epsilon: rng.uniform(0.0, 1e-3) }, vec![x])
+        }
         10 => (Op::Unsqueeze { axes: vec![0] }, vec![x]),
-        11 if rank > 0 => (
-            Op::Concat {
-                axis: rng.below(rank as u64) as usize,
-            },
-            vec![x, x],
-        ),
+        11 if rank > 0 => (Op::Concat { axis: rng.below(rank as u64) as usize }, vec![x, x]),
         12 => (
-            Op::Clip {
-                min: (rng.below(2) == 0).then(|| -rng.unit()),
-                max: (rng.below(2) == 0).then(|| rng.unit()),
-            },
+            Op::Clip { min: (rng.below(2) == 0).then(|| -rng.unit()), max: (rng.below(2) == 0).then(|| rng.unit()) },
             vec![x],
         ),
-        13 => (
-            Op::LeakyRelu {
-                alpha: rng.uniform(0.0, 0.5),
-            },
-            vec![x],
-        ),
+        13 => (Op::LeakyRelu { alpha: rng.uniform(0.0, 0.5) }, vec![x]),
         _ => return None,
     })
 }
@@ -130,19 +75,12 @@ fn random_graph(seed: u64) -> Graph {
     let mut live = Vec::new();
     for i in 0..1 + rng.below(3) {
         let dtype = *pick(&mut rng, &DType::ALL);
-        live.push(g.add_input(
-            &format!("in{i}"),
-            TensorType::new(dtype, &random_shape(&mut rng)),
-        ));
+        live.push(g.add_input(&format!("in{i}"), TensorType::new(dtype, &random_shape(&mut rng))));
     }
     for i in 0..rng.below(4) {
         let dtype = *pick(&mut rng, &DType::ALL);
         // Large constants exercise the side-file path, small ones inline data.
-        let shape = if rng.below(3) == 0 {
-            vec![5, 5]
-        } else {
-            random_shape(&mut rng)
-        };
+        let shape = if rng.below(3) == 0 { vec![5, 5] } else { random_shape(&mut rng) };
         let t = random_const(&mut rng, dtype, shape);
         live.push(g.add_const(&format!("c{i}"), t));
     }
@@ -174,11 +112,7 @@ fn random_graphs_round_trip_through_text() {
         let text = print_graph(&g);
         let external = external_constants(&g);
         let mut loader = |key: &str, _: &TensorType| -> Result<Tensor, String> {
-            external
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, t)| Tensor::clone(t))
-                .ok_or_else(|| key.to_string())
+            external.iter().find(|(k, _)| k == key).map(|(_, t)| Tensor::clone(t)).ok_or_else(|| key.to_string())
         };
         let parsed = parse_graph(&text, "random", &mut loader)
             .unwrap_or_else(|e| panic!("seed {seed}: printed text does not parse:\n{e}\n{text}"));
@@ -197,8 +131,5 @@ fn random_graphs_round_trip_through_text() {
             }
         }
     }
-    assert!(
-        ops_seen.len() >= 25,
-        "generator covers too few ops: {ops_seen:?}"
-    );
+    assert!(ops_seen.len() >= 25, "generator covers too few ops: {ops_seen:?}");
 }

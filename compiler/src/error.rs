@@ -20,17 +20,11 @@ pub struct Error {
 
 impl Error {
     pub fn bad_input(message: impl Into<String>) -> Error {
-        Error {
-            kind: ErrorKind::BadInput,
-            message: message.into(),
-        }
+        Error { kind: ErrorKind::BadInput, message: message.into() }
     }
 
     pub fn run(message: impl Into<String>) -> Error {
-        Error {
-            kind: ErrorKind::Run,
-            message: message.into(),
-        }
+        Error { kind: ErrorKind::Run, message: message.into() }
     }
 
     pub fn exit_code(&self) -> i32 {

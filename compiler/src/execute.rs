@@ -30,16 +30,10 @@ impl fmt::Display for Backend {
 impl FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> Result<Backend, String> {
-        Backend::ALL
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
-                format!(
-                    "unknown backend '{s}'; expected one of: {}",
-                    names.join(", ")
-                )
-            })
+        Backend::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+            format!("unknown backend '{s}'; expected one of: {}", names.join(", "))
+        })
     }
 }
 
@@ -47,14 +41,8 @@ impl FromStr for Backend {
 pub fn execute(graph: &Graph, inputs: &[Tensor], backend: Backend) -> Result<Vec<Tensor>, Error> {
     match backend {
         Backend::Reference => trnc_backend_cpu::run(graph, inputs).map_err(|e| {
-            let at = e
-                .node
-                .map(|i| format!(" at `{}`", describe_node(graph, i)))
-                .unwrap_or_default();
-            Error::run(format!(
-                "error: the reference backend failed{at}: {}",
-                e.message
-            ))
+            let at = e.node.map(|i| format!(" at `{}`", describe_node(graph, i))).unwrap_or_default();
+            Error::run(format!("error: the reference backend failed{at}: {}", e.message))
         }),
     }
 }

@@ -31,8 +31,7 @@ pub fn load_model(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
 
 /// Reads a file, with an error that names it.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::bad_input(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| Error::bad_input(format!("cannot read {}: {e}", path.display())))
 }
 
 /// The side file holding a text file's large constants: `x.trn` → `x.safetensors`.
@@ -50,12 +49,7 @@ fn load_text(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // The lossy text has one replacement character per bad sequence,
             // so the offset of the first one is unchanged.
-            let err = ParseError::new(
-                &file,
-                &lossy,
-                Span::new(at, at + 1),
-                "this file is not UTF-8 text",
-            );
+            let err = ParseError::new(&file, &lossy, Span::new(at, at + 1), "this file is not UTF-8 text");
             return Err(Error::bad_input(format!("error: {err}")));
         }
     };
@@ -65,21 +59,12 @@ fn load_text(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
         if cache.is_none() {
             cache = Some(trnc_ir::weights::load_safetensors(&side)?);
         }
-        cache
-            .as_ref()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| format!("{} has no tensor '{key}'", side.display()))
+        cache.as_ref().unwrap().get(key).cloned().ok_or_else(|| format!("{} has no tensor '{key}'", side.display()))
     };
-    let parsed = parse_graph(&src, &file, &mut loader)
-        .map_err(|e| Error::bad_input(format!("error: {e}")))?;
+    let parsed = parse_graph(&src, &file, &mut loader).map_err(|e| Error::bad_input(format!("error: {e}")))?;
     let mut graph = parsed.graph;
-    let inputs: Vec<(String, Vec<Dim>)> = graph
-        .inputs
-        .iter()
-        .map(|&v| (graph.name_of(v).to_string(), graph.ty(v).dims.clone()))
-        .collect();
+    let inputs: Vec<(String, Vec<Dim>)> =
+        graph.inputs.iter().map(|&v| (graph.name_of(v).to_string(), graph.ty(v).dims.clone())).collect();
     let sizes = resolve_dims(&inputs, options)?;
     let missing = graph.bind_dims(&sizes);
     if !missing.is_empty() {
@@ -99,11 +84,7 @@ pub fn missing_dims_error(missing: &[String]) -> Error {
     let flags: Vec<String> = missing.iter().map(|d| format!("--dim {d}=N")).collect();
     Error::bad_input(format!(
         "error: symbolic dimension(s) {} have no size; give them with {} or with --input files",
-        missing
-            .iter()
-            .map(|d| format!("'{d}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        missing.iter().map(|d| format!("'{d}'")).collect::<Vec<_>>().join(", "),
         flags.join(" ")
     ))
 }
@@ -111,17 +92,10 @@ pub fn missing_dims_error(missing: &[String]) -> Error {
 /// Sizes for symbolic dimensions: from `options.dims`, else from the shapes
 /// of input files matched position by position against the declared dims.
 /// A size that two sources disagree on is an error naming both.
-pub fn resolve_dims(
-    inputs: &[(String, Vec<Dim>)],
-    options: &LoadOptions,
-) -> Result<HashMap<String, usize>, Error> {
-    let mut sizes: HashMap<String, usize> =
-        options.dims.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    let mut origin: HashMap<String, String> = options
-        .dims
-        .keys()
-        .map(|k| (k.clone(), format!("--dim {k}={}", options.dims[k])))
-        .collect();
+pub fn resolve_dims(inputs: &[(String, Vec<Dim>)], options: &LoadOptions) -> Result<HashMap<String, usize>, Error> {
+    let mut sizes: HashMap<String, usize> = options.dims.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut origin: HashMap<String, String> =
+        options.dims.keys().map(|k| (k.clone(), format!("--dim {k}={}", options.dims[k]))).collect();
     for (name, dims) in inputs {
         let Some(shape) = options.input_shapes.get(name) else {
             continue;
@@ -138,19 +112,18 @@ pub fn resolve_dims(
                 Dim::Known(k) if *k != n => {
                     return Err(Error::bad_input(format!(
                         "error: input '{name}' is {} in the model but the file given has shape {}",
-                        dims.iter()
-                            .map(|d| d.to_string())
-                            .collect::<Vec<_>>()
-                            .join("x"),
+                        dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"),
                         trnc_ir::format_shape(shape)
                     )))
                 }
                 Dim::Sym(s) => match sizes.get(s) {
-                    Some(&m) if m != n => return Err(Error::bad_input(format!(
-                        "error: dimension '{s}' is {m} (from {}) but input '{name}' has shape {}",
-                        origin[s],
-                        trnc_ir::format_shape(shape)
-                    ))),
+                    Some(&m) if m != n => {
+                        return Err(Error::bad_input(format!(
+                            "error: dimension '{s}' is {m} (from {}) but input '{name}' has shape {}",
+                            origin[s],
+                            trnc_ir::format_shape(shape)
+                        )))
+                    }
                     Some(_) => {}
                     None => {
                         sizes.insert(s.clone(), n);

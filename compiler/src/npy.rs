@@ -13,8 +13,7 @@ use trnc_ir::{strides_of, DType, Data, Tensor};
 pub fn read_npy(path: &Path, want: DType) -> Result<Tensor, Error> {
     let bytes = crate::load::read_file(path)?;
     let bad = |m: String| Error::bad_input(format!("error: {}: {m}", path.display()));
-    let npy =
-        npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;
     let npyz::DType::Plain(ts) = npy.dtype() else {
@@ -24,51 +23,15 @@ pub fn read_npy(path: &Path, want: DType) -> Result<Tensor, Error> {
     let read_err = |e: std::io::Error| bad(format!("cannot read the data: {e}"));
     let values: Vec<f64> = match (kind, size) {
         (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(read_err)?,
-        (TypeChar::Float, 4) => npy
-            .into_vec::<f32>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Float, 2) => npy
-            .into_vec::<half::f16>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
+        (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(read_err)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Float, 2) => npy.into_vec::<half::f16>().map_err(read_err)?.into_iter().map(f64::from).collect(),
         (TypeChar::Int, 8) => {
-            return finish(
-                int64(npy.into_vec::<i64>().map_err(read_err)?, want, &bad)?,
-                shape,
-                fortran,
-                want,
-                &bad,
-            )
+            return finish(int64(npy.into_vec::<i64>().map_err(read_err)?, want, &bad)?, shape, fortran, want, &bad)
         }
-        (TypeChar::Int, 4) => npy
-            .into_vec::<i32>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Int, 2) => npy
-            .into_vec::<i16>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Int, 1) => npy
-            .into_vec::<i8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Uint, 1) => npy
-            .into_vec::<u8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
+        (TypeChar::Int, 4) => npy.into_vec::<i32>().map_err(read_err)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 2) => npy.into_vec::<i16>().map_err(read_err)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 1) => npy.into_vec::<i8>().map_err(read_err)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 1) => npy.into_vec::<u8>().map_err(read_err)?.into_iter().map(f64::from).collect(),
         (TypeChar::Bool, 1) => {
             let v = npy.into_vec::<bool>().map_err(read_err)?;
             if want != DType::Bool {
@@ -79,14 +42,10 @@ pub fn read_npy(path: &Path, want: DType) -> Result<Tensor, Error> {
         _ => return Err(bad(format!("unsupported .npy dtype '{ts}'"))),
     };
     if want == DType::Bool {
-        return Err(bad(format!(
-            "holds numeric data ('{ts}') but the input is bool"
-        )));
+        return Err(bad(format!("holds numeric data ('{ts}') but the input is bool")));
     }
     if want.is_int() && values.iter().any(|x| x.fract() != 0.0) {
-        return Err(bad(format!(
-            "holds non-integer values but the input is {want}"
-        )));
+        return Err(bad(format!("holds non-integer values but the input is {want}")));
     }
     let t = Tensor::from_f64(want, shape.clone(), &values);
     finish(t.into_data(), shape, fortran, want, &bad)
@@ -102,11 +61,7 @@ fn int64(v: Vec<i64>, want: DType, bad: &dyn Fn(String) -> Error) -> Result<Data
         ),
         DType::Bool => return Err(bad("holds integer data but the input is bool".into())),
         f => {
-            let t = Tensor::from_f64(
-                f,
-                vec![v.len()],
-                &v.iter().map(|&x| x as f64).collect::<Vec<_>>(),
-            );
+            let t = Tensor::from_f64(f, vec![v.len()], &v.iter().map(|&x| x as f64).collect::<Vec<_>>());
             t.into_data()
         }
     })
@@ -180,11 +135,7 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<(), Error> {
 /// The shape stored in a .npy file's header.
 pub fn read_npy_shape(path: &Path) -> Result<Vec<usize>, Error> {
     let bytes = crate::load::read_file(path)?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| {
-        Error::bad_input(format!(
-            "error: {}: not a valid .npy file: {e}",
-            path.display()
-        ))
-    })?;
+    let npy = npyz::NpyFile::new(&bytes[..])
+        .map_err(|e| Error::bad_input(format!("error: {}: not a valid .npy file: {e}", path.display())))?;
     Ok(npy.shape().iter().map(|&d| d as usize).collect())
 }

@@ -67,15 +67,14 @@ fn missing_and_unknown_files_exit_2_naming_the_file() {
 
 #[test]
 fn every_malformed_file_exits_2_without_panicking() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(workspace().join("tests/errors"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(workspace().join("tests/errors")).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     assert!(files.len() >= 25);
     for f in files {
         let rel = f.strip_prefix(workspace()).unwrap().to_str().unwrap().to_string();
-        for args in [vec!["check", &rel], vec!["run", &rel, "--random-inputs", "0", "--output-dir", "/tmp/trnc-never"]] {
+        for args in [vec!["check", &rel], vec!["run", &rel, "--random-inputs", "0", "--output-dir", "/tmp/trnc-never"]]
+        {
             let o = trnc(&args);
             let err = stderr(&o);
             assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
@@ -99,7 +98,10 @@ fn check_writes_text_and_side_file_that_load_back_identically() {
     // Byte-identical output on a second run.
     let again = dir.join("again.trn");
     trnc(&["check", "tests/corpus/mlp.trn", "-o", again.to_str().unwrap()]);
-    assert_eq!(std::fs::read(dir.join("copy.safetensors")).unwrap(), std::fs::read(dir.join("again.safetensors")).unwrap());
+    assert_eq!(
+        std::fs::read(dir.join("copy.safetensors")).unwrap(),
+        std::fs::read(dir.join("again.safetensors")).unwrap()
+    );
 }
 
 #[test]
@@ -146,7 +148,8 @@ fn run_writes_every_output_deterministically() {
     let a = temp_dir("det-a");
     let b = temp_dir("det-b");
     for d in [&a, &b] {
-        let o = trnc(&["run", "tests/corpus/composites.trn", "--random-inputs", "3", "--output-dir", d.to_str().unwrap()]);
+        let o =
+            trnc(&["run", "tests/corpus/composites.trn", "--random-inputs", "3", "--output-dir", d.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
     for name in ["sm", "lsm", "ln", "rms", "inputs/x", "inputs/scale", "inputs/bias"] {

@@ -197,7 +197,8 @@ impl<'g> Planner<'g> {
             if !matches!(a, Anchor::MatMul | Anchor::Attention | Anchor::Gather) {
                 continue;
             }
-            let streamed = g.nodes[i].inputs.iter().find(|&&u| self.kernel_producer(u).is_some_and(|j| self.group_of[j] == p));
+            let streamed =
+                g.nodes[i].inputs.iter().find(|&&u| self.kernel_producer(u).is_some_and(|j| self.group_of[j] == p));
             if let Some(&u) = streamed {
                 return Some(format!(
                     "{} reads its operand {} tile by tile from HBM; a producer fused in would be recomputed for every tile",
@@ -376,7 +377,9 @@ impl<'g> Planner<'g> {
         let saving: u64 = ins_a
             .iter()
             .filter(|v| ins_b.contains(v))
-            .filter(|v| !self.producer[v.index()].is_some_and(|i| self.roles[i] == Role::Const) || value_bytes(self.g, **v) > 64)
+            .filter(|v| {
+                !self.producer[v.index()].is_some_and(|i| self.roles[i] == Role::Const) || value_bytes(self.g, **v) > 64
+            })
             .map(|&v| value_bytes(self.g, v))
             .sum();
         if saving == 0

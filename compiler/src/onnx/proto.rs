@@ -44,6 +44,9 @@ pub struct GraphProto {
     pub output: Vec<ValueInfoProto>,
     #[prost(message, repeated, tag = "13")]
     pub value_info: Vec<ValueInfoProto>,
+    /// `SparseTensorProto`s, kept undecoded: trnc only reports them.
+    #[prost(bytes = "vec", repeated, tag = "15")]
+    pub sparse_initializer: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -28,7 +28,7 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
     if bytes.len() != byte_len {
         let have = bytes.len() / dtype.size_bytes().max(1);
         return Err(format!(
-            "a {dtype} tensor of shape {} needs {count} elements ({byte_len} bytes), but its data holds {have} ({} bytes)",
+            "shape {} of {dtype} needs {count} elements ({byte_len} bytes), but the data holds {have} ({} bytes)",
             format_shape(&shape),
             bytes.len()
         ));
@@ -74,9 +74,7 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>, byte_len: usize) -> R
     // The ONNX checker allows only paths inside the model's folder; anything
     // else could read arbitrary files.
     if relative.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-        return Err(format!(
-            "external data location '{location}' must be a relative path inside the model's folder"
-        ));
+        return Err(format!("external data location '{location}' must be a relative path inside the model's folder"));
     }
     let base = base_dir.ok_or_else(|| {
         format!("its data is in the external file '{location}', which needs the model's folder (load the model from a file)")
@@ -117,11 +115,7 @@ mod tests {
     use super::*;
 
     fn proto(data_type: i32, dims: Vec<i64>) -> TensorProto {
-        TensorProto {
-            data_type,
-            dims,
-            ..Default::default()
-        }
+        TensorProto { data_type, dims, ..Default::default() }
     }
 
     #[test]

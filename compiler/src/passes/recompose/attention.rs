@@ -39,7 +39,8 @@ fn masked(rw: &mut Rewriter, t: ValueId) -> (ValueId, Option<ValueId>) {
         if let (Some(keep_t), Some(fill_v)) = (rw.constant(keep).cloned(), rw.scalar(fill)) {
             if fill_v <= -1e30 {
                 let dtype = rw.graph.ty(s).dtype;
-                let values: Vec<f64> = keep_t.to_f64_vec().iter().map(|&k| if k != 0.0 { 0.0 } else { fill_v }).collect();
+                let values: Vec<f64> =
+                    keep_t.to_f64_vec().iter().map(|&k| if k != 0.0 { 0.0 } else { fill_v }).collect();
                 let mask = Tensor::from_f64(dtype, keep_t.shape().to_vec(), &values);
                 return (s, Some(rw.add_const("mask", mask)));
             }
