@@ -90,4 +90,12 @@ fn every_pass_preserves_the_corpus_outputs() {
     for path in files_in("corpus", "trn") {
         optimise_checked(&path, load(&path).unwrap());
     }
+    let mut options = trnc::LoadOptions::default();
+    options.dims.insert("batch".into(), 2);
+    options.dims.insert("sequence".into(), 16);
+    let onnx = files_in("models", "onnx");
+    assert!(onnx.len() >= 2);
+    for path in onnx {
+        optimise_checked(&path, trnc::load_model(&path, &options).unwrap());
+    }
 }

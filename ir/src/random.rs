@@ -38,8 +38,9 @@ impl Rng {
 }
 
 /// Random values for every graph input: floats uniform in [-1, 1), integer
-/// inputs used as gather indices uniform over the gathered axis (others in
-/// [0, 8)), bools fair. Symbolic dimensions must be bound first.
+/// inputs used as gather indices uniform over the gathered axis, other
+/// integers 0 or 1 (the attention masks and token types of real models),
+/// bools fair. Symbolic dimensions must be bound first.
 pub fn random_inputs(g: &Graph, seed: u64) -> Result<Vec<Tensor>, String> {
     let mut rng = Rng::new(seed);
     let mut index_bound = vec![u64::MAX; g.num_values()];
@@ -63,7 +64,7 @@ pub fn random_inputs(g: &Graph, seed: u64) -> Result<Vec<Tensor>, String> {
                 DType::Bool => (0..count).map(|_| rng.below(2) as f64).collect(),
                 DType::I64 | DType::I32 => {
                     let bound = match index_bound[v.index()] {
-                        u64::MAX => 8,
+                        u64::MAX => 2,
                         b => b.max(1),
                     };
                     (0..count).map(|_| rng.below(bound) as f64).collect()
