@@ -30,7 +30,8 @@ pub enum GroupKind {
     SiblingMatMul,
     Attention,
     Gather,
-    /// Data movement: concat, or a view that is a graph output.
+    /// Data movement: concat, or a graph output that is a transpose, slice
+    /// or expand (a reshaped output is the producer's result itself).
     Copy,
 }
 

@@ -12,7 +12,7 @@
 use super::cost::{external_inputs, sbuf_estimate, value_bytes};
 use super::role::{role, row_axis, Anchor, Role};
 use super::{FusionPlan, Group, Refusal};
-use trnc_ir::{broadcast_shapes, Graph, Target, ValueId};
+use trnc_ir::{broadcast_shapes, Graph, Op, Target, ValueId};
 
 pub(super) struct Planner<'g> {
     pub g: &'g Graph,
@@ -48,21 +48,24 @@ impl<'g> Planner<'g> {
         }
         let producer = g.producers();
         let mut roles: Vec<Role> = g.nodes.iter().map(|node| role(g, node)).collect();
-        // A graph output that is a view of a kernel's result costs nothing:
-        // that kernel stores its result through the view's access pattern.
-        // A view of an input or a constant must be copied by a kernel.
+        // A graph output that only reshapes a kernel's result (reshape,
+        // squeeze, unsqueeze: the same bytes in the same order) is that
+        // result under another shape: the kernel writes it and nothing is
+        // copied. Any other view (transpose, slice, expand) of a result, and
+        // a view of an input or a constant, is materialised by a copy kernel.
         for &out in &g.outputs {
+            let Some(last) = producer[out.index()].filter(|&i| roles[i] == Role::View) else { continue };
             let mut v = out;
+            let mut reinterpret_only = true;
             while let Some(i) = producer[v.index()].filter(|&i| roles[i] == Role::View) {
+                reinterpret_only &= matches!(g.nodes[i].op, Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. });
                 v = g.nodes[i].inputs[0];
             }
-            match producer[v.index()] {
-                Some(i) if !matches!(roles[i], Role::Const) => is_output[v.index()] = true,
-                _ => {
-                    if let Some(i) = producer[out.index()].filter(|&i| roles[i] == Role::View) {
-                        roles[i] = Role::Anchor(Anchor::Copy);
-                    }
-                }
+            let from_kernel = producer[v.index()].is_some_and(|i| !matches!(roles[i], Role::Const));
+            if from_kernel && reinterpret_only {
+                is_output[v.index()] = true;
+            } else {
+                roles[last] = Role::Anchor(Anchor::Copy);
             }
         }
         let mut p = Planner {
