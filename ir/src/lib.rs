@@ -12,6 +12,7 @@ mod dtype;
 pub mod fp8;
 mod graph;
 mod infer;
+pub mod kernel;
 pub mod op;
 pub mod random;
 pub mod target;

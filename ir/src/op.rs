@@ -41,6 +41,9 @@ pub enum BinaryOp {
     Mul,
     /// Float division; on integers, truncation toward zero.
     Div,
+    /// x^y. On integers exact and wrapping like `mul`; a negative exponent
+    /// gives the real power truncated toward zero (0 to a negative power is
+    /// an error at run time).
     Pow,
     Max,
     Min,

@@ -229,7 +229,7 @@ mod tests {
     fn new_checks_counts_and_storage() {
         assert!(Tensor::new(DType::F32, vec![2, 2], Data::Float(vec![1.0; 3])).is_err());
         assert!(Tensor::new(DType::I64, vec![1], Data::Float(vec![1.0])).is_err());
-        let t = Tensor::new(DType::BF16, vec![1], Data::Float(vec![1.00390625])).unwrap();
+        let t = Tensor::new(DType::BF16, vec![1], Data::Float(vec![1.0 + 2f32.powi(-8)])).unwrap();
         assert_eq!(t.get_f64(0), 1.0, "bf16 storage is rounded on construction");
     }
 }

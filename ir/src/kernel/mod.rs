@@ -14,9 +14,13 @@
 
 mod access;
 mod inst;
+pub mod print;
+pub mod verify;
 
 pub use access::{Affine, HbmAccess, LoopVar, Operand, TileAccess};
 pub use inst::{Accumulate, ActFunc, AluOp, Engine, Inst, ScalarOperand};
+pub use print::print_kernel;
+pub use verify::{verify_inst, verify_kernel, KernelError, LoopBounds};
 
 use crate::DType;
 
