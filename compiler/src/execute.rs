@@ -1,22 +1,28 @@
 //! Running a graph on a backend.
 
+use crate::passes::{run_pipeline, PipelineOptions, DEFAULT_PIPELINE};
+use crate::program::{build_program, simulate_program};
 use crate::Error;
 use std::fmt;
 use std::str::FromStr;
-use trnc_ir::{describe_node, Graph, Tensor};
+use trnc_ir::{describe_node, Graph, Target, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// The CPU reference interpreter (`backends/cpu`), the golden.
     Reference,
+    /// The compiled kernels (passes, fusion, `kernels/`) run on the
+    /// NeuronCore functional simulator (`backends/neuron`).
+    Sim,
 }
 
 impl Backend {
-    pub const ALL: [Backend; 1] = [Backend::Reference];
+    pub const ALL: [Backend; 2] = [Backend::Reference, Backend::Sim];
 
     pub fn name(self) -> &'static str {
         match self {
             Backend::Reference => "reference",
+            Backend::Sim => "sim",
         }
     }
 }
@@ -38,11 +44,17 @@ impl FromStr for Backend {
 }
 
 /// Runs `graph` on `inputs` (in graph-input order).
-pub fn execute(graph: &Graph, inputs: &[Tensor], backend: Backend) -> Result<Vec<Tensor>, Error> {
+pub fn execute(graph: &Graph, inputs: &[Tensor], backend: Backend, target: Target) -> Result<Vec<Tensor>, Error> {
     match backend {
         Backend::Reference => trnc_backend_cpu::run(graph, inputs).map_err(|e| {
             let at = e.node.map(|i| format!(" at `{}`", describe_node(graph, i))).unwrap_or_default();
             Error::run(format!("error: the reference backend failed{at}: {}", e.message))
         }),
+        Backend::Sim => {
+            let mut g = graph.clone();
+            run_pipeline(&mut g, DEFAULT_PIPELINE, &PipelineOptions::default(), &mut |_| {})?;
+            let program = build_program(&g, target)?;
+            simulate_program(&program, inputs)
+        }
     }
 }

@@ -11,3 +11,4 @@ pub use load::{load_model, LoadOptions};
 pub mod execute;
 pub mod fusion;
 pub mod passes;
+pub mod program;

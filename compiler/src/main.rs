@@ -78,6 +78,10 @@ Passes: canonicalize, fold-constants, cse, dce (see ARCHITECTURE.md)."
         /// and why each edge between kernels was not fused.
         #[arg(long)]
         explain_fusion: bool,
+        /// What to print: the optimised graph IR, or the kernels (kernel IR)
+        /// of every fusion group for the target.
+        #[arg(long, value_enum, default_value = "ir")]
+        emit: Emit,
     },
     /// Run a model on a backend and write every output as DIR/<output name>.npy.
     #[command(
@@ -88,9 +92,13 @@ Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are
     Run {
         #[command(flatten)]
         model: ModelArgs,
-        /// Backend to run on.
+        /// Backend to run on: `reference` (the CPU interpreter) or `sim`
+        /// (the compiled kernels on the NeuronCore simulator).
         #[arg(long, default_value = "reference")]
         backend: Backend,
+        /// NeuronCore generation the `sim` backend compiles for.
+        #[arg(long, default_value = "trn2")]
+        target: Target,
         /// An input from a .npy file, e.g. --input x=x.npy (repeatable).
         #[arg(long = "input", value_name = "NAME=PATH.npy", value_parser = parse_input)]
         inputs: Vec<(String, PathBuf)>,
@@ -136,12 +144,21 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Check { model, output } => check(&model, output.as_deref()),
-        Command::Compile { model, print_after, print_after_all, time_passes, stop_after, target, explain_fusion } => {
+        Command::Compile {
+            model,
+            print_after,
+            print_after_all,
+            time_passes,
+            stop_after,
+            target,
+            explain_fusion,
+            emit,
+        } => {
             let options = PipelineOptions { print_after, print_after_all, stop_after };
-            compile(&model, &options, time_passes, target, explain_fusion)
+            compile(&model, &options, time_passes, target, explain_fusion, emit)
         }
-        Command::Run { model, backend, inputs, random_inputs, output_dir } => {
-            run(&model, backend, &inputs, random_inputs, &output_dir)
+        Command::Run { model, backend, target, inputs, random_inputs, output_dir } => {
+            run(&model, backend, target, &inputs, random_inputs, &output_dir)
         }
     }
 }
@@ -183,6 +200,7 @@ fn compile(
     time_passes: bool,
     target: Target,
     explain_fusion: bool,
+    emit: Emit,
 ) -> Result<(), Error> {
     let mut graph = load_model(&model.file, &load_options(model)?)?;
     let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| print!("{text}"))?;
@@ -192,15 +210,32 @@ fn compile(
     if explain_fusion {
         let plan = plan_fusion(&graph, target);
         print!("{}", explain(&graph, &plan));
+    } else if emit == Emit::KernelIr {
+        let program = trnc::program::build_program(&graph, target)?;
+        for (group, why) in &program.splits {
+            println!("// kernel {group} is lowered in parts: {why}");
+        }
+        for call in &program.calls {
+            println!("{}", trnc_ir::kernel::print::print_kernel(&call.kernel));
+        }
     } else if !options.print_after_all && options.print_after.is_empty() {
         print!("{}", print_graph(&graph));
     }
     Ok(())
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Emit {
+    /// The optimised graph IR.
+    Ir,
+    /// The kernel IR of every kernel.
+    KernelIr,
+}
+
 fn run(
     model: &ModelArgs,
     backend: Backend,
+    target: Target,
     given: &[(String, PathBuf)],
     seed: Option<u64>,
     out_dir: &Path,
@@ -247,7 +282,7 @@ fn run(
             )));
         }
     }
-    let outputs = execute(&graph, &inputs, backend)?;
+    let outputs = execute(&graph, &inputs, backend, target)?;
     let mkdir = |d: &Path| {
         std::fs::create_dir_all(d).map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
     };

@@ -13,7 +13,7 @@ use trnc::npy::{read_npy, read_npy_shape};
 use trnc::onnx::{import_bytes, import_file};
 use trnc::{Error, ErrorKind, LoadOptions};
 use trnc_ir::text::print_graph;
-use trnc_ir::{Dim, Graph, Tensor};
+use trnc_ir::{Dim, Graph, Target, Tensor};
 
 fn onnx_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/onnx")
@@ -108,7 +108,8 @@ fn valid_models_compute_what_onnxruntime_computes() {
                 read_npy(&file, graph.ty(v).dtype).unwrap_or_else(|e| panic!("{name}: {}", e.message))
             })
             .collect();
-        let outputs = execute(&graph, &inputs, Backend::Reference).unwrap_or_else(|e| panic!("{name}: {}", e.message));
+        let outputs = execute(&graph, &inputs, Backend::Reference, Target::Trn2)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.message));
         for (&v, got) in graph.outputs.iter().zip(&outputs) {
             let out = graph.name_of(v);
             let file = case.join("outputs").join(format!("{out}.npy"));
@@ -202,6 +203,10 @@ const MUST_MENTION: &[(&str, &[&str])] = &[
     ("double_input", &["double"]),
     ("cast_to_uint8", &["node 'to_u8' (Cast)", "uint8"]),
     ("symbolic_unbound", &["'batch'", "--dim batch=N"]),
+    ("opset_28", &["opset 28", "up to 27"]),
+    ("slice_opset_9", &["node 'slice' (Slice)", "Slice-1", "opset 9", "from version 10"]),
+    ("gelu_opset_17", &["node 'gelu' (Gelu)", "not defined in opset 17", "added in opset 20"]),
+    ("layernorm_bad_stash_type", &["node 'ln' (LayerNormalization)", "stash_type", "7"]),
 ];
 
 #[test]

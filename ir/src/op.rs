@@ -213,7 +213,10 @@ pub enum Op {
     /// v [.., Sk, Dv] (batch dimensions broadcast) and an optional additive
     /// mask broadcastable to [.., Sq, Sk]. With `causal`, key j is hidden
     /// from query i when j > i. Computed in f64 and rounded once.
-    Attention { scale: f64, causal: bool },
+    Attention {
+        scale: f64,
+        causal: bool,
+    },
     /// numpy.take(data, indices, axis): the indices' shape replaces `axis`.
     /// Negative indices count from the end; out-of-range ones are an error
     /// at run time.

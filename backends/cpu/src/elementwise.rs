@@ -98,8 +98,33 @@ fn int_binary(op: BinaryOp, x: i64, y: i64) -> Result<i64, String> {
         BinaryOp::Div => x.wrapping_div(y),
         BinaryOp::Max => x.max(y),
         BinaryOp::Min => x.min(y),
+        BinaryOp::Pow => int_pow(x, y)?,
         _ => return Err(format!("{} is not defined on integers", op.name())),
     })
+}
+
+/// x^y on integers: exact, wrapping like repeated `mul`. A negative
+/// exponent gives the real power truncated toward zero (1 for base 1,
+/// +-1 for base -1, 0 otherwise); 0 to a negative power is an error, like
+/// integer division by zero.
+fn int_pow(x: i64, y: i64) -> Result<i64, String> {
+    if y < 0 {
+        return match x {
+            0 => Err(format!("integer 0 to the negative power {y}")),
+            1 => Ok(1),
+            -1 => Ok(if y % 2 == 0 { 1 } else { -1 }),
+            _ => Ok(0),
+        };
+    }
+    let (mut base, mut exp, mut acc) = (x, y as u64, 1i64);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        exp >>= 1;
+    }
+    Ok(acc)
 }
 
 fn real_binary(op: BinaryOp, x: f64, y: f64) -> f64 {

@@ -54,18 +54,26 @@ impl<'g> Planner<'g> {
         // copied. Any other view (transpose, slice, expand) of a result, and
         // a view of an input or a constant, is materialised by a copy kernel.
         for &out in &g.outputs {
-            let Some(last) = producer[out.index()].filter(|&i| roles[i] == Role::View) else { continue };
+            // Reinterpreting views at the end of the chain are free; the
+            // view before them (if any) is what must be materialised.
+            let is_reinterpret =
+                |i: usize| matches!(g.nodes[i].op, Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. });
             let mut v = out;
-            let mut reinterpret_only = true;
-            while let Some(i) = producer[v.index()].filter(|&i| roles[i] == Role::View) {
-                reinterpret_only &= matches!(g.nodes[i].op, Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. });
+            while let Some(i) = producer[v.index()].filter(|&i| roles[i] == Role::View && is_reinterpret(i)) {
                 v = g.nodes[i].inputs[0];
             }
-            let from_kernel = producer[v.index()].is_some_and(|i| !matches!(roles[i], Role::Const));
-            if from_kernel && reinterpret_only {
-                is_output[v.index()] = true;
-            } else {
-                roles[last] = Role::Anchor(Anchor::Copy);
+            match producer[v.index()] {
+                Some(i) if roles[i] == Role::View => {
+                    roles[i] = Role::Anchor(Anchor::Copy);
+                    is_output[v.index()] = true;
+                }
+                Some(i) if roles[i] != Role::Const => is_output[v.index()] = true,
+                _ => {
+                    // A reshaped graph input or constant: copied by a kernel.
+                    if let Some(i) = producer[out.index()].filter(|&i| roles[i] == Role::View) {
+                        roles[i] = Role::Anchor(Anchor::Copy);
+                    }
+                }
             }
         }
         let mut p = Planner {

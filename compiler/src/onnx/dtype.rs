@@ -44,6 +44,9 @@ pub fn onnx_dtype_name(code: i32) -> String {
         21 => "uint4",
         22 => "int4",
         23 => "float4e2m1",
+        24 => "float8e8m0",
+        25 => "uint2",
+        26 => "int2",
         _ => return format!("data type {code}"),
     };
     name.to_string()
@@ -80,5 +83,6 @@ mod tests {
         let e = dtype_from_onnx(11).unwrap_err();
         assert!(e.starts_with("element type double is not supported"), "{e}");
         assert!(dtype_from_onnx(2).unwrap_err().contains("uint8"));
+        assert!(dtype_from_onnx(26).unwrap_err().contains("element type int2 is not"));
     }
 }

@@ -5,7 +5,7 @@ use super::builder::Builder;
 use super::declared::{declared_type, DeclaredTypes};
 use super::model::{bad, check_supported, default_opset, graph_inputs, initializers};
 use super::node::{node_label, Binding, NodeCx, Scope};
-use super::ops::handler;
+use super::ops::{check_version, spec};
 use super::proto::ModelProto;
 use crate::{Error, LoadOptions};
 use std::collections::{HashMap, HashSet};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use trnc_ir::{sanitize_name, verify, Graph};
 
 pub fn import_model(model: &ModelProto, base_dir: Option<&Path>, options: &LoadOptions) -> Result<Graph, Error> {
-    default_opset(model)?;
+    let opset = default_opset(model)?;
     let graph = model.graph.as_ref().ok_or_else(|| bad("not a valid ONNX model: it has no graph"))?;
     check_supported(graph)?;
     if !graph.sparse_initializer.is_empty() {
@@ -66,10 +66,11 @@ pub fn import_model(model: &ModelProto, base_dir: Option<&Path>, options: &LoadO
     }
 
     for (i, node) in graph.node.iter().enumerate() {
-        let import = handler(&node.op_type)
+        let spec = spec(&node.op_type)
             .ok_or_else(|| bad(format!("{}: unsupported op (missed by the support check)", node_label(node, i))))?;
-        let mut cx = NodeCx::new(node, i, &mut b, &mut scope, base_dir);
-        import(&mut cx).map_err(bad)?;
+        let version = check_version(spec, opset).map_err(|e| bad(format!("{}: {e}", node_label(node, i))))?;
+        let mut cx = NodeCx::new(node, i, version, &mut b, &mut scope, base_dir);
+        (spec.import)(&mut cx).map_err(bad)?;
         for (k, out) in node.output.iter().enumerate() {
             if !out.is_empty() && !scope.bindings.contains_key(out) {
                 let why = format!("{}: trnc does not compute its output {k} ('{out}')", node_label(node, i));

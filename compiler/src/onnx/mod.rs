@@ -9,9 +9,14 @@
 //! - `ops`: one handler per supported op type.
 //!
 //! What it promises:
-//! - default-domain opsets 13 to 21; every op-form those opsets define for
-//!   a supported op is read (axes as attribute or input, Split by sizes or
-//!   `num_outputs`, ...), and older attribute forms are read too;
+//! - default-domain opsets up to 27 (the newest in onnx 1.22); for each
+//!   node, the op's version in effect at the model's opset must be one trnc
+//!   reads (`ops::TABLE` lists each op's versions and the oldest read:
+//!   every version from opset 13 on, and older ones whose form is known,
+//!   such as Softmax-11's 2-D coercion or Clip-6's attribute bounds); every
+//!   op-form those versions define is read (axes as attribute or input,
+//!   Split by sizes or `num_outputs`, ...); a newer opset, or an older op
+//!   version with another form, is an error naming the node and version;
 //! - symbolic dimensions are bound first (`--dim`, then input files), so
 //!   every shape is static and `Shape` is a constant; every op whose
 //!   operands are all constants is evaluated at import by the reference
@@ -32,7 +37,7 @@ mod ops;
 pub mod proto;
 mod tensor;
 
-pub use model::OPSETS;
+pub use ops::NEWEST_OPSET;
 
 use crate::{Error, LoadOptions};
 use std::path::Path;

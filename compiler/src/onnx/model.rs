@@ -5,7 +5,7 @@
 use super::builder::checked_element_count;
 use super::declared::{declared_type, DeclaredDim};
 use super::dtype::dtype_from_onnx;
-use super::ops::handler;
+use super::ops::{spec, NEWEST_OPSET};
 use super::proto::{GraphProto, ModelProto};
 use super::tensor::tensor_from_proto;
 use crate::load::{missing_dims_error, resolve_dims};
@@ -14,9 +14,6 @@ use prost::Message;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use trnc_ir::{sanitize_name, Dim, Tensor, TensorType};
-
-/// The default-domain opsets trnc reads.
-pub const OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
 
 pub fn bad(message: impl std::fmt::Display) -> Error {
     Error::bad_input(format!("error: {message}"))
@@ -35,7 +32,9 @@ fn is_default_domain(domain: &str) -> bool {
     domain.is_empty() || domain == "ai.onnx"
 }
 
-/// The version of the default operator set the model imports.
+/// The version of the default operator set the model imports: 1 to
+/// [`NEWEST_OPSET`]. Whether each op's version in effect is read is
+/// checked node by node.
 pub fn default_opset(model: &ModelProto) -> Result<i64, Error> {
     let version = model
         .opset_import
@@ -43,11 +42,15 @@ pub fn default_opset(model: &ModelProto) -> Result<i64, Error> {
         .find(|o| is_default_domain(&o.domain))
         .map(|o| o.version)
         .ok_or_else(|| bad("the model imports no version of the default ONNX operator set (opset_import)"))?;
-    if !OPSETS.contains(&version) {
+    if version > NEWEST_OPSET {
         return Err(bad(format!(
-            "the model uses ONNX opset {version}; trnc reads opsets {} to {} (re-export the model with one of them)",
-            OPSETS.start(),
-            OPSETS.end()
+            "the model uses ONNX opset {version}, which is newer than trnc knows: trnc reads opsets up to \
+             {NEWEST_OPSET} (re-export the model with one of them)"
+        )));
+    }
+    if version < 1 {
+        return Err(bad(format!(
+            "the model imports opset {version} of the default ONNX operator set, which does not exist"
         )));
     }
     Ok(version)
@@ -59,7 +62,7 @@ pub fn check_supported(graph: &GraphProto) -> Result<(), Error> {
     let mut missing: Vec<(String, Vec<String>)> = Vec::new();
     for (i, node) in graph.node.iter().enumerate() {
         let key = if is_default_domain(&node.domain) {
-            if handler(&node.op_type).is_some() {
+            if spec(&node.op_type).is_some() {
                 continue;
             }
             node.op_type.clone()

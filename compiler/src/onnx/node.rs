@@ -16,8 +16,8 @@ pub type Result<T> = std::result::Result<T, String>;
 /// What an ONNX tensor name stands for while nodes are imported.
 pub enum Binding {
     Value(Handle),
-    /// An output trnc does not compute (LayerNormalization's Mean); using
-    /// it is an error with this message.
+    /// An output the node's handler did not compute (an output the op
+    /// does not have); using it is an error with this message.
     Unavailable(String),
 }
 
@@ -55,6 +55,9 @@ pub fn node_origin(node: &NodeProto, index: usize) -> String {
 
 pub struct NodeCx<'a> {
     pub node: &'a NodeProto,
+    /// The version of the op in effect (the newest defined at or before
+    /// the model's opset), for handlers whose forms differ by version.
+    pub version: i64,
     pub b: &'a mut Builder,
     scope: &'a mut Scope,
     base_dir: Option<&'a Path>,
@@ -66,11 +69,12 @@ impl<'a> NodeCx<'a> {
     pub fn new(
         node: &'a NodeProto,
         index: usize,
+        version: i64,
         b: &'a mut Builder,
         scope: &'a mut Scope,
         base_dir: Option<&'a Path>,
     ) -> NodeCx<'a> {
-        NodeCx { node, b, scope, base_dir, label: node_label(node, index), origin: node_origin(node, index) }
+        NodeCx { node, version, b, scope, base_dir, label: node_label(node, index), origin: node_origin(node, index) }
     }
 
     /// An error message about this node.
@@ -285,15 +289,6 @@ impl<'a> NodeCx<'a> {
             return Err(self.fail(format!("output '{name}' is already defined by an earlier node or the graph")));
         }
         Ok(())
-    }
-
-    /// Marks output `i` as not computed by trnc; a later use of it fails
-    /// with `why`.
-    pub fn set_unavailable(&mut self, i: usize, why: &str) {
-        if let Some(name) = self.node.output.get(i).filter(|n| !n.is_empty()) {
-            let message = self.fail(why);
-            self.scope.bindings.entry(name.clone()).or_insert(Binding::Unavailable(message));
-        }
     }
 
     /// Checks that a tensor shape is as expected, for ops that need ranks.

@@ -579,7 +579,8 @@ impl OpBuilder<'_, '_, '_> {
             "matmul" => Op::MatMul,
             "attention" => {
                 let scale = self.float("scale")?;
-                let scale = scale.map_or_else(|| self.p.error(self.op_span, "'attention' needs the attribute 'scale'"), Ok)?;
+                let scale =
+                    scale.map_or_else(|| self.p.error(self.op_span, "'attention' needs the attribute 'scale'"), Ok)?;
                 Op::Attention { scale, causal: self.boolean("causal", false)? }
             }
             "softmax" => Op::Softmax { axis: self.axis()? },

@@ -1,9 +1,11 @@
 //! Elementwise ops: unary math, binary arithmetic and comparisons, Where,
-//! Cast, Clip, activations with attributes, Identity.
+//! Cast, CastLike, Clip, activations with attributes, Identity, and the
+//! variadic Max, Min and Sum.
 
+use crate::onnx::builder::Handle;
 use crate::onnx::dtype::dtype_from_onnx;
 use crate::onnx::node::{NodeCx, Result};
-use trnc_ir::{BinaryOp, Op, UnaryOp};
+use trnc_ir::{BinaryOp, DType, Op, UnaryOp};
 
 pub fn unary(cx: &mut NodeCx, u: UnaryOp) -> Result<()> {
     let x = cx.input(0)?;
@@ -20,7 +22,7 @@ pub fn binary(cx: &mut NodeCx, op: BinaryOp) -> Result<()> {
     cx.set_output(0, y)
 }
 
-/// Max and Min take any number of operands, all broadcast together.
+/// Max, Min and Sum take any number of operands, all broadcast together.
 pub fn variadic(cx: &mut NodeCx, op: BinaryOp) -> Result<()> {
     let operands = cx.all_inputs()?;
     let mut acc = operands[0];
@@ -31,19 +33,34 @@ pub fn variadic(cx: &mut NodeCx, op: BinaryOp) -> Result<()> {
     cx.set_output(0, acc)
 }
 
-/// ONNX Pow allows an exponent of another dtype (an int power of a float);
-/// the IR does not, so the exponent is cast to the base's dtype.
+/// ONNX Pow allows an exponent of another dtype than the base; the IR
+/// does not. A float base takes the exponent cast to its dtype. An
+/// integer base takes an integer exponent, or a float one whose values are
+/// known at import to be whole numbers, cast to its dtype (integer powers
+/// are exact); with another float exponent the power is computed in the
+/// exponent's dtype and truncated toward zero, as ONNX Runtime computes it
+/// in double (exact while the result fits that dtype's mantissa).
 pub fn pow(cx: &mut NodeCx) -> Result<()> {
     let base = cx.input(0)?;
-    let mut exponent = cx.input(1)?;
-    let dtype = cx.dtype(base);
-    if !dtype.is_float() {
-        return Err(cx.fail(format!("Pow of an integer base ({}) is not supported", cx.ty(base))));
+    let exponent = cx.input(1)?;
+    let (dtype, exponent_dtype) = (cx.dtype(base), cx.dtype(exponent));
+    if dtype == DType::Bool || exponent_dtype == DType::Bool {
+        return Err(cx.fail(format!("Pow of {} to {} is not defined", cx.ty(base), cx.ty(exponent))));
     }
-    if cx.dtype(exponent) != dtype {
-        let cast = Op::Cast { to: dtype, saturate: true };
-        exponent = cx.emit(cast, &[exponent], &cx.tmp("exponent"))?;
+    let whole = |t: &trnc_ir::Tensor| t.to_f64_vec().iter().all(|v| v.fract() == 0.0);
+    let exponent_is_whole = cx.b.const_value(exponent).is_some_and(|t| whole(t));
+    if dtype.is_int() && exponent_dtype.is_float() && !exponent_is_whole {
+        let as_float = Op::Cast { to: exponent_dtype, saturate: true };
+        let b = cx.emit(as_float, &[base], &cx.tmp("base"))?;
+        let p = cx.emit(Op::Binary(BinaryOp::Pow), &[b, exponent], &cx.tmp("power"))?;
+        let y = cx.emit(Op::Cast { to: dtype, saturate: true }, &[p], &cx.out(0))?;
+        return cx.set_output(0, y);
     }
+    let exponent = if exponent_dtype == dtype {
+        exponent
+    } else {
+        cx.emit(Op::Cast { to: dtype, saturate: true }, &[exponent], &cx.tmp("exponent"))?
+    };
     let y = cx.emit(Op::Binary(BinaryOp::Pow), &[base, exponent], &cx.out(0))?;
     cx.set_output(0, y)
 }
@@ -60,10 +77,41 @@ pub fn cast(cx: &mut NodeCx) -> Result<()> {
     let x = cx.input(0)?;
     let to = cx.opt_attr_int("to")?.ok_or_else(|| cx.fail("attribute 'to' is missing"))?;
     let to = i32::try_from(to).map_err(|_| to.to_string()).and_then(dtype_from_onnx).map_err(|e| cx.fail(e))?;
+    cast_to(cx, x, to)
+}
+
+/// CastLike (opset 15): Cast to the dtype of the second input.
+pub fn cast_like(cx: &mut NodeCx) -> Result<()> {
+    let x = cx.input(0)?;
+    let like = cx.input(1)?;
+    let to = cx.dtype(like);
+    cast_to(cx, x, to)
+}
+
+fn cast_to(cx: &mut NodeCx, x: Handle, to: DType) -> Result<()> {
     // `saturate` (opset 19) only affects float8 targets; its default is on.
     let saturate = cx.attr_int("saturate", 1)? != 0;
-    if cx.dtype(x) == to {
+    // `round_mode` (opset 24) only applies to float8e8m0 targets, which
+    // trnc does not have; a value outside the spec is still an error.
+    if let Some(mode) = cx.attr_string("round_mode")? {
+        if !matches!(mode.as_str(), "up" | "down" | "nearest") {
+            return Err(
+                cx.fail(format!("attribute 'round_mode' must be \"up\", \"down\" or \"nearest\", got \"{mode}\""))
+            );
+        }
+    }
+    let from = cx.dtype(x);
+    if from == to {
         return cx.set_output(0, x);
+    }
+    let mut x = x;
+    if saturate && to == DType::F8E5M2 && from.is_float() && from != DType::F8E4M3 {
+        // ONNX saturates infinities too (+-inf becomes +-57344 in e5m2);
+        // the IR's saturating cast keeps them in formats that have
+        // infinities, so they are clamped first. Other values convert as
+        // they would without the clamp.
+        let m = to.max_value();
+        x = cx.emit(Op::Clip { min: Some(-m), max: Some(m) }, &[x], &cx.tmp("saturated"))?;
     }
     let y = cx.emit(Op::Cast { to, saturate }, &[x], &cx.out(0))?;
     cx.set_output(0, y)
@@ -71,9 +119,16 @@ pub fn cast(cx: &mut NodeCx) -> Result<()> {
 
 /// Clip(x, min, max) = min(max(x, lo), hi). Constant bounds become the
 /// attributes of one clip op; bounds computed at run time become max/min
-/// ops (applied in the same order).
+/// ops (applied in the same order). Before opset 11 the bounds are the
+/// attributes `min` and `max`, which default to the float range.
 pub fn clip(cx: &mut NodeCx) -> Result<()> {
     let x = cx.input(0)?;
+    if cx.version < 11 {
+        let min = f64::from(cx.attr_float("min", f32::MIN)?);
+        let max = f64::from(cx.attr_float("max", f32::MAX)?);
+        let y = cx.emit(Op::Clip { min: Some(min), max: Some(max) }, &[x], &cx.out(0))?;
+        return cx.set_output(0, y);
+    }
     let lo = cx.opt_input(1)?;
     let hi = cx.opt_input(2)?;
     let bound = |cx: &NodeCx, h: Option<_>, role: &str| -> Result<Option<f64>> {

@@ -1,7 +1,8 @@
 //! Ops whose result is known at import: Constant, ConstantOfShape, Shape
-//! (every shape is static once symbolic dimensions are bound) and Range.
-//! They become constants; the IR has no ops for them.
+//! and Size (every shape is static once symbolic dimensions are bound) and
+//! Range. They become constants; the IR has no ops for them.
 
+use crate::onnx::dtype::dtype_from_onnx;
 use crate::onnx::node::{NodeCx, Result};
 use trnc_ir::{format_shape, DType, Data, Tensor};
 
@@ -94,8 +95,19 @@ pub fn shape(cx: &mut NodeCx) -> Result<()> {
     cx.set_output(0, h)
 }
 
+/// Size: the element count, an int64 scalar.
+pub fn size(cx: &mut NodeCx) -> Result<()> {
+    let x = cx.input(0)?;
+    let count: usize = cx.shape(x).iter().product();
+    let h = cx.constant(Tensor::from_i64(vec![], vec![count as i64]), &cx.out(0));
+    cx.set_output(0, h)
+}
+
 /// Range(start, limit, delta): start + i * delta for i in
-/// 0..max(ceil((limit - start) / delta), 0).
+/// 0..max(ceil((limit - start) / delta), 0). Floats compute each element
+/// as the spec's pseudocode does, in the input dtype; float16 and bfloat16
+/// (opset 27) compute in the dtype `stash_type` names (float by default)
+/// and round the result.
 pub fn range(cx: &mut NodeCx) -> Result<()> {
     let scalar = |cx: &NodeCx, i: usize, role: &str| -> Result<Tensor> {
         let t = cx.const_input(i, role)?;
@@ -129,13 +141,24 @@ pub fn range(cx: &mut NodeCx) -> Result<()> {
         };
         Tensor::new(dtype, vec![n], data).map_err(|e| cx.fail(e))?
     } else {
+        let stash = match dtype {
+            DType::F16 | DType::BF16 => {
+                let code = cx.attr_int("stash_type", 1)?;
+                let stash = i32::try_from(code).map_err(|_| code.to_string()).and_then(dtype_from_onnx);
+                match stash {
+                    Ok(t) if t.is_float() => t,
+                    _ => return Err(cx.fail(format!("attribute 'stash_type' must name a float type, got {code}"))),
+                }
+            }
+            _ => dtype,
+        };
         let (s, l, d) = (start.get_f64(0), limit.get_f64(0), delta.get_f64(0));
         let n = ((l - s) / d).ceil();
         if !n.is_finite() {
             return Err(cx.fail(format!("Range({s}, {l}, {d}) has no finite length")));
         }
         let n = generated_count(cx, &[n.max(0.0) as usize])?;
-        let values: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
+        let values: Vec<f64> = (0..n).map(|i| stash.round(s + stash.round(i as f64 * d))).collect();
         Tensor::from_f64(dtype, vec![n], &values)
     };
     let h = cx.constant(t, &cx.out(0));

@@ -1,0 +1,235 @@
+//! A compiled program: one kernel per fusion group, called in plan order
+//! on HBM values, and the host glue around them (graph inputs, weights,
+//! outputs that are a kernel result under another shape).
+
+use crate::fusion::{plan_fusion, role, FusionPlan, Group, Role};
+use crate::Error;
+use std::collections::{HashMap, HashSet};
+use trnc_ir::kernel::Kernel;
+use trnc_ir::{Graph, Op, Target, Tensor, ValueId};
+use trnc_kernels::{lower_group, GroupSpec};
+
+/// One kernel and the graph values it reads and writes, in its argument order.
+pub struct KernelCall {
+    pub group: usize,
+    pub kernel: Kernel,
+    pub inputs: Vec<ValueId>,
+    pub outputs: Vec<ValueId>,
+}
+
+pub struct Program {
+    /// The graph the kernels compute: the optimised graph with i64 narrowed
+    /// to i32 (`passes::narrow_i64`).
+    pub graph: Graph,
+    pub target: Target,
+    pub plan: FusionPlan,
+    pub calls: Vec<KernelCall>,
+    /// Fusion groups `kernels/` could not build whole, each lowered as
+    /// several kernels instead, with the reason.
+    pub splits: Vec<(usize, String)>,
+    /// The dtypes of the graph's outputs before narrowing.
+    output_dtypes: Vec<trnc_ir::DType>,
+}
+
+/// Plans the fusion of an optimised graph and lowers every group.
+pub fn build_program(g: &Graph, target: Target) -> Result<Program, Error> {
+    let output_dtypes = g.outputs.iter().map(|&v| g.ty(v).dtype).collect();
+    let mut g = g.clone();
+    crate::passes::narrow_i64(&mut g)?;
+    let plan = plan_fusion(&g, target);
+    let mut calls = Vec::with_capacity(plan.groups.len());
+    let mut splits = Vec::new();
+    let mut materialized = HashSet::new();
+    for group in &plan.groups {
+        let name = format!("{}_k{}_{}", g.name, group.id, group.kind.name().replace('-', "_"));
+        let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &group.inputs, outputs: &group.outputs, name };
+        match lower_group(&spec, target) {
+            Ok(kernel) => calls.push(KernelCall {
+                group: group.id,
+                kernel,
+                inputs: group.inputs.clone(),
+                outputs: group.outputs.clone(),
+            }),
+            // A fused group that kernels/ cannot build yet runs as smaller
+            // kernels, one per anchor with its elementwise ops, then one per
+            // op; the plan stays what fusion decided.
+            Err(e) if needs_split(&e.message) => {
+                splits.push((group.id, e.message.clone()));
+                lower_split(&g, group, target, &mut calls, &mut materialized)?;
+            }
+            Err(e) => {
+                return Err(Error::run(format!("error: cannot lower kernel {} ({}): {e}", group.id, group.kind.name())))
+            }
+        }
+    }
+    Ok(Program { graph: g, target, plan, calls, splits, output_dtypes })
+}
+
+/// Errors after which a group is lowered in smaller pieces.
+fn needs_split(message: &str) -> bool {
+    message.starts_with("not implemented yet") || message.contains("non-contiguous view")
+}
+
+/// Lowers `group` as segments that start at each anchor (matmul, row
+/// reduction, ...); a segment that still fails is lowered op by op.
+fn lower_split(
+    g: &Graph,
+    group: &Group,
+    target: Target,
+    calls: &mut Vec<KernelCall>,
+    materialized: &mut HashSet<ValueId>,
+) -> Result<(), Error> {
+    let mut segments: Vec<Vec<usize>> = Vec::new();
+    for &i in &group.nodes {
+        let anchor = matches!(role(g, &g.nodes[i]), Role::Anchor(_));
+        match segments.last_mut() {
+            Some(seg) if !anchor => seg.push(i),
+            _ => segments.push(vec![i]),
+        }
+    }
+    for seg in segments {
+        if lower_nodes(g, group.id, &seg, target, calls, materialized).is_err() {
+            for &i in &seg {
+                lower_nodes(g, group.id, &[i], target, calls, materialized)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lowers `nodes` as one kernel that writes every value it computes that
+/// anything else reads (or that the graph returns). A view no access
+/// pattern can describe (heads merged by transpose + reshape) is first
+/// materialised by a copy kernel, then read as a plain input.
+fn lower_nodes(
+    g: &Graph,
+    group: usize,
+    nodes: &[usize],
+    target: Target,
+    calls: &mut Vec<KernelCall>,
+    materialized: &mut HashSet<ValueId>,
+) -> Result<(), Error> {
+    let producers = g.producers();
+    let users = g.users();
+    let is_view = |i: usize| role(g, &g.nodes[i]) == Role::View;
+    loop {
+        let source = |mut v: ValueId| {
+            while let Some(i) = producers[v.index()].filter(|&i| is_view(i) && !materialized.contains(&v)) {
+                v = g.nodes[i].inputs[0];
+            }
+            v
+        };
+        let mut inputs = Vec::new();
+        for &i in nodes {
+            for &u in &g.nodes[i].inputs {
+                let s = source(u);
+                let inside = producers[s.index()].is_some_and(|j| nodes.contains(&j));
+                if !inside && !inputs.contains(&s) {
+                    inputs.push(s);
+                }
+            }
+        }
+        let outputs: Vec<ValueId> = nodes
+            .iter()
+            .map(|&i| g.nodes[i].output)
+            .filter(|&v| g.outputs.contains(&v) || reads_outside(g, &users, v, nodes))
+            .collect();
+        let name = format!("{}_k{}_part{}", g.name, group, calls.len());
+        let spec = GroupSpec { graph: g, nodes, inputs: &inputs, outputs: &outputs, name };
+        match lower_group(&spec, target) {
+            Ok(kernel) => {
+                calls.push(KernelCall { group, kernel, inputs, outputs });
+                return Ok(());
+            }
+            Err(e) if e.message.contains("non-contiguous view") => {
+                // Materialise the innermost layout-changing view on the way.
+                let mut copy = None;
+                for &i in nodes {
+                    for &u in &g.nodes[i].inputs {
+                        let mut v = u;
+                        while let Some(j) = producers[v.index()].filter(|&j| is_view(j) && !materialized.contains(&v)) {
+                            if !matches!(g.nodes[j].op, Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. })
+                            {
+                                copy = Some(j);
+                            }
+                            v = g.nodes[j].inputs[0];
+                        }
+                    }
+                }
+                let Some(j) = copy else {
+                    return Err(Error::run(format!("error: cannot lower kernel {group}: {e}")));
+                };
+                materialized.insert(g.nodes[j].output);
+                lower_nodes(g, group, &[j], target, calls, materialized)?;
+            }
+            Err(e) => return Err(Error::run(format!("error: cannot lower kernel {group}: {e}"))),
+        }
+    }
+}
+
+/// True if a node outside `nodes` reads `v`, directly or through views.
+fn reads_outside(g: &Graph, users: &[Vec<usize>], v: ValueId, nodes: &[usize]) -> bool {
+    users[v.index()].iter().any(|&u| {
+        if role(g, &g.nodes[u]) == Role::View {
+            g.outputs.contains(&g.nodes[u].output) || reads_outside(g, users, g.nodes[u].output, nodes)
+        } else {
+            !nodes.contains(&u)
+        }
+    })
+}
+
+/// Runs the program on the kernel simulator (`backends/neuron`).
+pub fn simulate_program(p: &Program, inputs: &[Tensor]) -> Result<Vec<Tensor>, Error> {
+    let g = &p.graph;
+    let mut hbm: HashMap<ValueId, Tensor> = HashMap::new();
+    for (&v, t) in g.inputs.iter().zip(inputs) {
+        hbm.insert(v, crate::passes::narrow::to_device(t)?);
+    }
+    for n in &g.nodes {
+        if let Op::Const(t) = &n.op {
+            hbm.insert(n.output, (**t).clone());
+        }
+    }
+    for call in &p.calls {
+        let args: Vec<Tensor> = call
+            .inputs
+            .iter()
+            .map(|v| {
+                hbm.get(v).cloned().ok_or_else(|| {
+                    Error::run(format!("error: kernel {} reads %{}, which nothing wrote", call.group, g.name_of(*v)))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let results = trnc_backend_neuron::simulate(&call.kernel, p.target, &args)
+            .map_err(|e| Error::run(format!("error: the simulator rejected kernel {}: {e}", call.group)))?;
+        for (&v, t) in call.outputs.iter().zip(results) {
+            hbm.insert(v, t);
+        }
+    }
+    g.outputs
+        .iter()
+        .zip(&p.output_dtypes)
+        .map(|(&v, &dtype)| crate::passes::narrow::from_device(output_value(g, &hbm, v)?, dtype))
+        .collect()
+}
+
+/// A graph output: a value some kernel (or the caller) wrote, or such a
+/// value reshaped (the fusion plan never copies a pure reshape).
+fn output_value(g: &Graph, hbm: &HashMap<ValueId, Tensor>, v: ValueId) -> Result<Tensor, Error> {
+    if let Some(t) = hbm.get(&v) {
+        return Ok(t.clone());
+    }
+    let producers = g.producers();
+    let mut source = v;
+    while let Some(i) = producers[source.index()] {
+        match g.nodes[i].op {
+            Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => source = g.nodes[i].inputs[0],
+            _ => break,
+        }
+        if let Some(t) = hbm.get(&source) {
+            let shape = g.ty(v).shape().map_err(|d| Error::run(format!("error: dimension '{d}' has no size")))?;
+            return t.reshaped(shape).map_err(|e| Error::run(format!("error: {e}")));
+        }
+    }
+    Err(Error::run(format!("error: no kernel writes the output %{}", g.name_of(v))))
+}

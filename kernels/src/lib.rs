@@ -1,0 +1,96 @@
+//! trnc-kernels: lowers one fusion group of the graph IR to one kernel of
+//! the kernel IR (`trnc_ir::kernel`), the program of one NeuronCore.
+//!
+//! Generators, by the group's anchor:
+//! - no anchor: elementwise passes (`elementwise.rs`), streamed through SBUF
+//!   in chunks, with broadcasts read as stride-0 access patterns;
+//! - softmax, log_softmax, layer_norm, rms_norm, reductions: row sections
+//!   (`row.rs`, `anchors.rs`) with their elementwise prologue and epilogue;
+//! - gather: `gather.rs` (needs indirect DMA, not in the kernel IR yet);
+//! - matmul, attention: not here yet.
+//!
+//! Shared machinery: `view.rs` (view chains and broadcasting as strides),
+//! `space.rs` (iteration spaces), `section.rs` (what each value is on chip),
+//! `body.rs` (the code of one tile), `ops.rs`/`pointwise.rs` (elementwise
+//! ops as instructions), `tiling.rs` (tiles with tails, loops) and
+//! `builder.rs` (tiles, notes, loops).
+//!
+//! Architecture invariant: every kernel returned passes
+//! `trnc_ir::kernel::verify_kernel` for the target; anything that cannot be
+//! lowered is a [`LowerError`] naming the op and node, never a panic.
+
+mod anchors;
+mod attention;
+mod body;
+mod builder;
+mod copy;
+mod elementwise;
+mod error;
+mod gather;
+mod group;
+mod lower;
+mod matmul;
+mod ops;
+mod pointwise;
+mod row;
+mod section;
+mod space;
+mod tiling;
+mod view;
+
+pub use error::LowerError;
+
+use group::GroupInfo;
+use trnc_ir::kernel::{verify_kernel, Kernel};
+use trnc_ir::{Graph, Op, Target, ValueId};
+
+/// What to lower: nodes of `graph` (indices, in graph order) that form one
+/// fusion group. `inputs` are the HBM values the kernel reads (the sources
+/// behind views: an operand may be a chain of view ops over an input, and
+/// the view nodes are not in `nodes`), `outputs` the values it writes.
+pub struct GroupSpec<'a> {
+    pub graph: &'a Graph,
+    pub nodes: &'a [usize],
+    pub inputs: &'a [ValueId],
+    pub outputs: &'a [ValueId],
+    pub name: String,
+}
+
+/// Lowers one group. The kernel's HBM inputs are `spec.inputs` in order and
+/// its outputs `spec.outputs` in order, with the values' dtypes and shapes.
+pub fn lower_group(spec: &GroupSpec, target: Target) -> Result<Kernel, LowerError> {
+    let info = GroupInfo::new(spec)?;
+    let g = info.g;
+    let first = |pred: &dyn Fn(&Op) -> bool| info.nodes.iter().copied().find(|&i| pred(&g.nodes[i].op));
+    if first(&|op| matches!(op, Op::MatMul)).is_some() {
+        let kernel = matmul::lower(&info)?;
+        verify_kernel(&kernel, target)
+            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
+        return Ok(kernel);
+    }
+    if first(&|op| matches!(op, Op::Attention { .. })).is_some() {
+        let kernel = attention::lower(&info)?;
+        verify_kernel(&kernel, target)
+            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
+        return Ok(kernel);
+    }
+    if first(&|op| matches!(op, Op::Gather { .. })).is_some() {
+        return gather::lower(&info);
+    }
+    if let Some(i) = first(&|op| matches!(op, Op::Concat { .. })) {
+        let kernel = copy::lower_concat(&info, target).map_err(|e| {
+            if e.node.is_none() {
+                info.node_err(i, e.message)
+            } else {
+                e
+            }
+        })?;
+        verify_kernel(&kernel, target)
+            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
+        return Ok(kernel);
+    }
+    let kernel = lower::lower(&info, target)?;
+    verify_kernel(&kernel, target)
+        .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
+    Ok(kernel)
+}
