@@ -12,3 +12,4 @@ pub mod execute;
 pub mod fusion;
 pub mod passes;
 pub mod program;
+pub mod report;

@@ -78,6 +78,10 @@ Passes: canonicalize, fold-constants, cse, dce (see ARCHITECTURE.md)."
         /// and why each edge between kernels was not fused.
         #[arg(long)]
         explain_fusion: bool,
+        /// Write the cost model's estimate per kernel and for the model as
+        /// JSON to this file, or as a table to stdout with `-`.
+        #[arg(long, value_name = "FILE.json|-")]
+        report: Option<PathBuf>,
         /// What to print: the optimised graph IR, or the kernels (kernel IR)
         /// of every fusion group for the target.
         #[arg(long, value_enum, default_value = "ir")]
@@ -152,10 +156,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             stop_after,
             target,
             explain_fusion,
+            report,
             emit,
         } => {
             let options = PipelineOptions { print_after, print_after_all, stop_after };
-            compile(&model, &options, time_passes, target, explain_fusion, emit)
+            compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit)
         }
         Command::Run { model, backend, target, inputs, random_inputs, output_dir } => {
             run(&model, backend, target, &inputs, random_inputs, &output_dir)
@@ -200,12 +205,25 @@ fn compile(
     time_passes: bool,
     target: Target,
     explain_fusion: bool,
+    report: Option<&Path>,
     emit: Emit,
 ) -> Result<(), Error> {
     let mut graph = load_model(&model.file, &load_options(model)?)?;
     let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| print!("{text}"))?;
     if time_passes {
         eprint!("{}", format_timings(&runs));
+    }
+    if let Some(path) = report {
+        let program = trnc::program::build_program(&graph, target)?;
+        let r = trnc::report::report(&program);
+        if path == Path::new("-") {
+            print!("{}", r.to_table());
+        } else {
+            let text = serde_json::to_string_pretty(&r.to_json()).unwrap_or_default() + "\n";
+            std::fs::write(path, text)
+                .map_err(|e| Error::run(format!("error: cannot write {}: {e}", path.display())))?;
+        }
+        return Ok(());
     }
     if explain_fusion {
         let plan = plan_fusion(&graph, target);

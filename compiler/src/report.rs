@@ -1,0 +1,110 @@
+//! `--report`: the cost model's estimate for every kernel of a program and
+//! for the whole model, as JSON or as a table.
+
+use crate::program::Program;
+use serde_json::{json, Value};
+use std::fmt::Write;
+use trnc_backend_neuron::cost::{estimate, Estimate};
+use trnc_ir::Op;
+
+pub struct Report {
+    pub kernels: Vec<Estimate>,
+    /// Each graph input and weight read once, each output written once.
+    pub minimum_hbm_bytes: u64,
+}
+
+pub fn report(p: &Program) -> Report {
+    let g = &p.graph;
+    let bytes = |v: trnc_ir::ValueId| {
+        let t = g.ty(v);
+        (t.num_elements().unwrap_or(0) * t.dtype.size_bytes()) as u64
+    };
+    let weights: u64 = g.nodes.iter().filter(|n| matches!(n.op, Op::Const(_))).map(|n| bytes(n.output)).sum();
+    let minimum_hbm_bytes = weights + g.inputs.iter().map(|&v| bytes(v)).sum::<u64>() + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>();
+    Report { kernels: p.calls.iter().map(|c| estimate(&c.kernel, p.target)).collect(), minimum_hbm_bytes }
+}
+
+impl Report {
+    pub fn total_ns(&self) -> f64 {
+        self.kernels.iter().map(|e| e.total_ns).sum()
+    }
+
+    pub fn hbm_bytes(&self) -> u64 {
+        self.kernels.iter().map(|e| e.hbm_read_bytes + e.hbm_write_bytes).sum()
+    }
+
+    pub fn flops(&self) -> u64 {
+        self.kernels.iter().map(|e| e.flops).sum()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let kernels: Vec<Value> = self
+            .kernels
+            .iter()
+            .map(|e| {
+                let engines: serde_json::Map<String, Value> =
+                    e.engines.iter().map(|t| (t.engine.name().to_string(), json!(round3(t.busy_ns)))).collect();
+                json!({
+                    "kernel": e.kernel,
+                    "time_ns": round3(e.total_ns),
+                    "engine_busy_ns": engines,
+                    "critical_engine": e.critical_engine.name(),
+                    "flops": e.flops,
+                    "hbm_read_bytes": e.hbm_read_bytes,
+                    "hbm_write_bytes": e.hbm_write_bytes,
+                    "tensor_peak_fraction": round3(e.tensor_peak_fraction),
+                    "hbm_bandwidth_fraction": round3(e.hbm_bandwidth_fraction),
+                    "sbuf_bytes_per_partition": e.sbuf_bytes_per_partition,
+                    "instructions": e.instructions,
+                })
+            })
+            .collect();
+        json!({
+            "target": self.kernels.first().map(|e| e.target.name()).unwrap_or(""),
+            "kernels": kernels,
+            "total": {
+                "time_ns": round3(self.total_ns()),
+                "flops": self.flops(),
+                "hbm_bytes": self.hbm_bytes(),
+                "minimum_hbm_bytes": self.minimum_hbm_bytes,
+                "hbm_bytes_over_minimum": round3(self.hbm_bytes() as f64 / self.minimum_hbm_bytes.max(1) as f64),
+            }
+        })
+    }
+
+    pub fn to_table(&self) -> String {
+        let mut s = format!(
+            "{:<40} {:>11} {:>9} {:>10} {:>12} {:>7} {:>7} {:>10}\n",
+            "kernel", "time (us)", "critical", "GFLOP", "HBM (KiB)", "PE %", "HBM %", "SBUF (KiB)"
+        );
+        for e in &self.kernels {
+            let _ = writeln!(
+                s,
+                "{:<40} {:>11.3} {:>9} {:>10.4} {:>12.1} {:>7.1} {:>7.1} {:>10.1}",
+                e.kernel,
+                e.total_ns / 1e3,
+                e.critical_engine.name(),
+                e.flops as f64 / 1e9,
+                (e.hbm_read_bytes + e.hbm_write_bytes) as f64 / 1024.0,
+                e.tensor_peak_fraction * 100.0,
+                e.hbm_bandwidth_fraction * 100.0,
+                e.sbuf_bytes_per_partition as f64 / 1024.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            "total: {:.3} us, {:.4} GFLOP, HBM {:.1} KiB = {:.2}x the minimum ({:.1} KiB: inputs and weights read once, outputs written once)",
+            self.total_ns() / 1e3,
+            self.flops() as f64 / 1e9,
+            self.hbm_bytes() as f64 / 1024.0,
+            self.hbm_bytes() as f64 / self.minimum_hbm_bytes.max(1) as f64,
+            self.minimum_hbm_bytes as f64 / 1024.0
+        );
+        s
+    }
+}
+
+/// Three decimals, so reports are stable and readable.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
