@@ -14,8 +14,7 @@ use trnc_ir::random::random_inputs;
 use trnc_ir::Target;
 use trnc_tests::{files_in, rel_l2};
 
-const KNOWN_GAPS: &[(&str, &str)] =
-    &[("embedding", "indirect DMA"), ("dtypes", "integer divide"), ("layout", "not implemented yet: concat")];
+const KNOWN_GAPS: &[(&str, &str)] = &[("dtypes", "integer divide")];
 
 fn models() -> Vec<PathBuf> {
     let mut files = Vec::new();

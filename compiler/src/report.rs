@@ -20,7 +20,8 @@ pub fn report(p: &Program) -> Report {
         (t.num_elements().unwrap_or(0) * t.dtype.size_bytes()) as u64
     };
     let weights: u64 = g.nodes.iter().filter(|n| matches!(n.op, Op::Const(_))).map(|n| bytes(n.output)).sum();
-    let minimum_hbm_bytes = weights + g.inputs.iter().map(|&v| bytes(v)).sum::<u64>() + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>();
+    let minimum_hbm_bytes =
+        weights + g.inputs.iter().map(|&v| bytes(v)).sum::<u64>() + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>();
     Report { kernels: p.calls.iter().map(|c| estimate(&c.kernel, p.target)).collect(), minimum_hbm_bytes }
 }
 

@@ -1,31 +1,95 @@
-//! Embedding lookups: rows of a 2-D table gathered by i32 indices, with an
-//! elementwise epilogue (position add) and an optional layer_norm.
-//!
-//! Not lowered yet: the kernel IR has no indirect DMA. The smallest
-//! addition that makes it possible (the lead owns `ir/src/kernel`):
-//!
-//! ```text
-//! /// dst[p, :] = table[idx[p], :] for p < dst.partitions: one row of the
-//! /// table per partition, the row picked by an i32 in SBUF (NKI: dma_copy
-//! /// with an `.ap(vector_offset=idx, indirect_dim=0)` source, nki-api.md
-//! /// §3; Trn2 SWDGE gathers, trainium.md §1.6). Rows past the table are
-//! /// an error (oob_mode=error).
-//! Inst::DmaGather { dst: TileAccess, table: HbmId, row: Vec<(i64, usize)>, index: TileAccess }
-//! ```
-//!
-//! With it, a gather group is a row section whose input tile comes from
-//! `DmaGather` instead of `DmaCopy`: 128 indices per tile (loaded as a
-//! `(P, 1)` i32 column), the gathered rows `[P, D]` on the free axis, then
-//! the position add and layer_norm exactly as `row.rs` emits them.
+//! Embedding lookups: rows of a table gathered by i32 indices with the
+//! indirect DMA `Inst::DmaGather` (nki-api.md §3, trainium.md §1.6): 128
+//! indices per tile on the partitions, one table row per partition on the
+//! free axis, then stored contiguously. Epilogues (a position add, a
+//! layer_norm) are not fused in yet: such a group reports "not implemented
+//! yet" and the program lowers it as a gather kernel and a row kernel.
+//! Negative indices, which the graph's gather wraps, are out of range for
+//! the DMA (an error at run time); tokenizers give non-negative ids.
 
+use crate::builder::{region, Builder};
 use crate::error::LowerError;
-use crate::group::GroupInfo;
+use crate::group::{GroupInfo, Source};
+use crate::tiling::{split, walk_piece};
+use trnc_ir::kernel::{Affine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand};
+use trnc_ir::target::PARTITIONS;
+use trnc_ir::{DType, Op};
 
-pub(crate) fn lower(info: &GroupInfo) -> Result<trnc_ir::kernel::Kernel, LowerError> {
-    let at = info.nodes.iter().copied().find(|&i| matches!(info.g.nodes[i].op, trnc_ir::Op::Gather { .. }));
-    let msg = "gather needs indirect DMA, which the kernel IR does not have yet (see kernels/src/gather.rs for the proposed Inst::DmaGather)";
-    Err(match at {
-        Some(i) => info.node_err(i, msg),
-        None => info.group_err(msg),
-    })
+/// Elements per partition a gathered row may have (the engines' SBUF free
+/// limit, trainium.md §1.4).
+const ROW_LIMIT: usize = 64 * 1024;
+
+pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
+    let g = info.g;
+    let [node] = info.nodes[..] else {
+        let at = info.nodes.iter().copied().find(|&i| matches!(g.nodes[i].op, Op::Gather { .. }));
+        let msg = "not implemented yet: a gather fused with other ops";
+        return Err(at.map_or_else(|| info.group_err(msg), |i| info.node_err(i, msg)));
+    };
+    let Op::Gather { axis } = g.nodes[node].op else { return Err(info.node_err(node, "not a gather")) };
+    if axis != 0 {
+        return Err(info.node_err(node, "not implemented yet: a gather along an axis other than 0"));
+    }
+    let (table_v, index_v) = (g.nodes[node].inputs[0], g.nodes[node].inputs[1]);
+    let plain_input = |v| -> Result<usize, LowerError> {
+        let read = info.resolve(node, v)?;
+        match read.source {
+            Source::Input(pos) if read.chain.is_empty() => Ok(pos),
+            _ => Err(info.node_err(node, "not implemented yet: a gather whose table or indices are views or computed")),
+        }
+    };
+    let (table, index) = (plain_input(table_v)?, plain_input(index_v)?);
+    if info.dtype(index_v) != DType::I32 {
+        return Err(info.node_err(node, "gather indices must be i32 on the device (narrow i64 first)"));
+    }
+    let table_shape = info.shape(table_v);
+    let rows = table_shape[0];
+    let row: usize = table_shape[1..].iter().product();
+    let tokens: usize = info.shape(index_v).iter().product();
+    if row > ROW_LIMIT {
+        return Err(info.node_err(
+            node,
+            format!(
+                "a table row of {row} elements exceeds the {ROW_LIMIT} an SBUF partition holds for one instruction"
+            ),
+        ));
+    }
+    let hbm = |v: &trnc_ir::ValueId| HbmTensor {
+        name: g.name_of(*v).to_string(),
+        dtype: info.dtype(*v),
+        shape: info.shape(*v),
+    };
+    let mut b = Builder::new(
+        &info.name,
+        info.inputs.iter().map(hbm).collect(),
+        info.outputs.iter().map(hbm).collect(),
+        vec![info.describe(node)],
+    );
+    b.set_note(info.describe(node));
+    let ids = b.acquire(Memory::Sbuf, DType::I32, &[PARTITIONS, 1]);
+    let out = b.acquire(Memory::Sbuf, info.dtype(table_v), &[PARTITIONS, row.max(1)]);
+    let output = info
+        .output_pos(g.nodes[node].output)
+        .ok_or_else(|| info.node_err(node, "the gather's result is not written"))?;
+    for piece in split(tokens, PARTITIONS) {
+        walk_piece(&mut b, piece, |b, t0, tt| {
+            let src = HbmAccess { tensor: b.input_id(index), offset: t0.clone(), pattern: vec![(1, tt), (1, 1)] };
+            b.emit(Inst::DmaCopy { dst: Operand::Tile(region(ids, tt, 1)), src: Operand::Hbm(src) });
+            b.emit(Inst::DmaGather {
+                dst: region(out, tt, row),
+                table: HbmAccess { tensor: b.input_id(table), offset: Affine::constant(0), pattern: vec![(1, row)] },
+                row_stride: row as i64,
+                rows,
+                index: region(ids, tt, 1),
+            });
+            let dst = HbmAccess {
+                tensor: b.output_id(output),
+                offset: crate::tiling::scale(&t0, row as i64),
+                pattern: vec![(row as i64, tt), (1, row)],
+            };
+            b.emit(Inst::DmaCopy { dst: Operand::Hbm(dst), src: Operand::Tile(region(out, tt, row)) });
+            Ok(())
+        })?;
+    }
+    Ok(b.finish())
 }

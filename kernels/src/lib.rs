@@ -6,8 +6,10 @@
 //!   in chunks, with broadcasts read as stride-0 access patterns;
 //! - softmax, log_softmax, layer_norm, rms_norm, reductions: row sections
 //!   (`row.rs`, `anchors.rs`) with their elementwise prologue and epilogue;
+//! - a view that is itself an output (a copy group): an identity op in an
+//!   elementwise pass; concat: `copy.rs`, one streamed copy per operand;
 //! - gather: `gather.rs` (needs indirect DMA, not in the kernel IR yet);
-//! - matmul, attention: not here yet.
+//! - matmul: `matmul.rs`; attention: `attention.rs`.
 //!
 //! Shared machinery: `view.rs` (view chains and broadcasting as strides),
 //! `space.rs` (iteration spaces), `section.rs` (what each value is on chip),
@@ -75,7 +77,10 @@ pub fn lower_group(spec: &GroupSpec, target: Target) -> Result<Kernel, LowerErro
         return Ok(kernel);
     }
     if first(&|op| matches!(op, Op::Gather { .. })).is_some() {
-        return gather::lower(&info);
+        let kernel = gather::lower(&info)?;
+        verify_kernel(&kernel, target)
+            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
+        return Ok(kernel);
     }
     if let Some(i) = first(&|op| matches!(op, Op::Concat { .. })) {
         let kernel = copy::lower_concat(&info, target).map_err(|e| {

@@ -1,6 +1,6 @@
 //! Instructions, one per NKI ISA call trnc emits (nki-api.md §4–§5).
 
-use super::access::{Operand, TileAccess};
+use super::access::{HbmAccess, Operand, TileAccess};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Engine {
@@ -169,6 +169,20 @@ pub enum Inst {
         dst: Operand,
         src: Operand,
     },
+    /// Indirect DMA, an embedding lookup: for every partition p of `dst`,
+    /// `dst[p, ..]` = row `index[p]` of `table`, where row r is the window
+    /// `table.offset + r * row_stride` with `table.pattern` (one row's free
+    /// dimensions). `index` is a (P, 1) i32 column in SBUF; an index outside
+    /// `0..rows` is an error (NKI: `dma_copy` from `.ap(vector_offset=index,
+    /// indirect_dim=0)`, oob_mode=error, nki-api.md §3; Trn2 SWDGE gathers,
+    /// trainium.md §1.6).
+    DmaGather {
+        dst: TileAccess,
+        table: HbmAccess,
+        row_stride: i64,
+        rows: usize,
+        index: TileAccess,
+    },
     /// `dst[M, N] (+)= stationary[K, M]ᵀ · moving[K, N]`: K ≤ 128 on the
     /// partitions of both inputs (SBUF), M ≤ 128, N ≤ 512; dst in PSUM, fp32.
     Matmul {
@@ -265,7 +279,7 @@ impl Inst {
     /// The engine that runs the instruction.
     pub fn engine(&self) -> Engine {
         match self {
-            Inst::DmaCopy { .. } => Engine::Dma,
+            Inst::DmaCopy { .. } | Inst::DmaGather { .. } => Engine::Dma,
             Inst::Matmul { .. } => Engine::Tensor,
             Inst::Transpose { engine, .. } | Inst::TensorCopy { engine, .. } | Inst::TensorScalar { engine, .. } => {
                 *engine
@@ -284,7 +298,7 @@ impl Inst {
     /// The NKI ISA function name.
     pub fn nki_name(&self) -> &'static str {
         match self {
-            Inst::DmaCopy { .. } => "dma_copy",
+            Inst::DmaCopy { .. } | Inst::DmaGather { .. } => "dma_copy",
             Inst::Matmul { .. } => "nc_matmul",
             Inst::Transpose { .. } => "nc_transpose",
             Inst::TensorTensor { .. } => "tensor_tensor",
@@ -305,7 +319,8 @@ impl Inst {
         match self {
             Inst::DmaCopy { dst: Operand::Tile(t), .. } => Some(t),
             Inst::DmaCopy { .. } => None,
-            Inst::Matmul { dst, .. }
+            Inst::DmaGather { dst, .. }
+            | Inst::Matmul { dst, .. }
             | Inst::Transpose { dst, .. }
             | Inst::TensorTensor { dst, .. }
             | Inst::TensorScalar { dst, .. }

@@ -92,6 +92,12 @@ pub fn print_inst(k: &Kernel, inst: &Inst) -> String {
     let engine = inst.engine().name();
     match inst {
         Inst::DmaCopy { dst, src } => format!("{name} {}, {}", operand(k, dst), operand(k, src)),
+        Inst::DmaGather { dst, table, row_stride, rows, index } => format!(
+            "{name} {}, {}, rows={rows}, row_stride={row_stride}, index={}",
+            tile_access(k, dst),
+            hbm_access(k, table),
+            tile_access(k, index)
+        ),
         Inst::Matmul { dst, stationary, moving, accumulate } => {
             let acc = match accumulate {
                 Accumulate::Overwrite => "overwrite",

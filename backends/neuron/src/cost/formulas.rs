@@ -85,6 +85,13 @@ pub fn inst_cost(k: &Kernel, inst: &Inst, c: &TargetCosts) -> InstCost {
     let engine = inst.engine();
     match inst {
         Inst::DmaCopy { dst, src } => dma_cost(k, dst, src, c),
+        // A gather moves one table row per partition, like a DMA whose HBM
+        // side has the row stride as its partition step.
+        Inst::DmaGather { dst, table, row_stride, .. } => {
+            let mut rows = table.clone();
+            rows.pattern.insert(0, (*row_stride, dst.partitions));
+            dma_cost(k, &Operand::Tile(dst.clone()), &Operand::Hbm(rows), c)
+        }
         Inst::Matmul { stationary, moving, .. } => {
             let fp32 = is_f32(k, stationary) || is_f32(k, moving);
             let f = if fp32 { c.matmul_fp32_factor } else { 1 };

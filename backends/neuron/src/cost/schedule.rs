@@ -102,6 +102,12 @@ fn accesses(k: &Kernel, inst: &Inst) -> (Vec<AccessPattern>, Option<usize>) {
             }
             return (v, None);
         }
+        Inst::DmaGather { dst, table, row_stride, rows, index } => {
+            let mut all = table.clone();
+            all.pattern.insert(0, (*row_stride, *rows));
+            v.extend([tile(index, false), AccessPattern::hbm(k, &all, false), tile(dst, true)]);
+            return (v, None);
+        }
         Inst::Matmul { stationary: s, moving, .. } => {
             stationary = Some(0);
             v.extend([tile(s, false), tile(moving, false)]);

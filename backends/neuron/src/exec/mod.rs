@@ -8,7 +8,7 @@ mod gpsimd;
 mod reduce;
 mod tensor_engine;
 
-use trnc_ir::kernel::{Inst, LoopBounds, Operand, ScalarOperand, TileAccess};
+use trnc_ir::kernel::{HbmAccess, Inst, LoopBounds, Operand, ScalarOperand, TileAccess};
 use trnc_ir::{DType, Target};
 
 use crate::memory::{fp32, store_value, Machine, Region, Writer};
@@ -23,6 +23,9 @@ impl Exec<'_> {
     pub fn run(&mut self, inst: &Inst) -> Result<(), String> {
         match inst {
             Inst::DmaCopy { dst, src } => self.dma_copy(dst, src),
+            Inst::DmaGather { dst, table, row_stride, rows, index } => {
+                self.dma_gather(dst, table, *row_stride, *rows, index)
+            }
             Inst::Matmul { dst, stationary, moving, accumulate } => self.matmul(dst, stationary, moving, *accumulate),
             Inst::Transpose { dst, src, engine } => self.transpose(dst, src, *engine),
             Inst::TensorTensor { dst, a, b, op } => self.tensor_tensor(dst, a, b, *op),
@@ -89,6 +92,38 @@ impl Exec<'_> {
     /// dma_copy: equal element counts in row-major order of each side's
     /// shape; a dtype change is a cast through fp32 (nki-api.md §4), equal
     /// dtypes copy bit-exactly.
+    /// Row `index[p]` of the table into partition p of `dst`; an index
+    /// outside the table is an error (oob_mode=error, nki-api.md §3).
+    fn dma_gather(
+        &mut self,
+        dst: &TileAccess,
+        table: &HbmAccess,
+        row_stride: i64,
+        rows: usize,
+        index: &TileAccess,
+    ) -> Result<(), String> {
+        let picks = self.read_raw(index, "index")?;
+        let t = &self.m.hbm[table.tensor.0 as usize];
+        let src_dtype = t.dtype;
+        let mut values = Vec::new();
+        for (p, &r) in picks.iter().enumerate() {
+            if r.is_nan() || r < 0.0 || r >= rows as f64 {
+                return Err(format!("index {r} of partition {p} is outside the table's {rows} rows"));
+            }
+            let mut row = table.clone();
+            row.offset = row.offset.offset(r as i64 * row_stride);
+            let at = self.m.hbm_region(self.loops, &row)?;
+            let t = &self.m.hbm[table.tensor.0 as usize];
+            values.extend(at.iter().map(|&i| t.data[i]));
+        }
+        let d = self.dtype(dst);
+        let values: Vec<f64> =
+            values.iter().map(|&v| if d == src_dtype { v } else { store_value(d, fp32(v)) }).collect();
+        let r = self.region(dst)?;
+        self.m.write_tile(dst.tile.0 as usize, &r, &values, Writer::Dma);
+        Ok(())
+    }
+
     fn dma_copy(&mut self, dst: &Operand, src: &Operand) -> Result<(), String> {
         let (values, src_dtype) = match src {
             Operand::Hbm(a) => {

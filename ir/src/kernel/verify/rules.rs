@@ -8,7 +8,7 @@
 
 use super::bounds::{add, mul, LoopBounds};
 use super::region::{engine_operand, free_size, hbm_region, tile_region, within_one_bank};
-use crate::kernel::{AluOp, Engine, Inst, Kernel, Memory, Operand, ScalarOperand, Tile, TileAccess};
+use crate::kernel::{AluOp, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand, Tile, TileAccess};
 use crate::target::{Target, MATMUL_MOVING_FREE, MATMUL_STATIONARY_FREE};
 use crate::DType;
 
@@ -40,6 +40,9 @@ impl<'a> Rules<'a> {
         let engine = inst.engine();
         match inst {
             Inst::DmaCopy { dst, src } => self.dma_copy(dst, src),
+            Inst::DmaGather { dst, table, row_stride, rows, index } => {
+                self.dma_gather(dst, table, *row_stride, *rows, index)
+            }
             Inst::Matmul { dst, stationary, moving, .. } => self.matmul(dst, stationary, moving),
             Inst::Transpose { dst, src, engine } => self.transpose(dst, src, *engine),
             Inst::TensorTensor { dst, a, b, op } => self.tensor_tensor(engine, dst, a, b, *op),
@@ -148,6 +151,45 @@ impl<'a> Rules<'a> {
                 "dst has {} elements but src has {}; dma_copy moves equal element counts (nki-api.md §4)",
                 counts[0], counts[1]
             ));
+        }
+        Ok(())
+    }
+
+    /// Indirect DMA: every row any index may pick lies in the table, the
+    /// index is a (P, 1) i32 SBUF column beside an SBUF destination
+    /// (nki-api.md §3, trainium.md §1.6).
+    fn dma_gather(
+        &self,
+        dst: &TileAccess,
+        table: &HbmAccess,
+        row_stride: i64,
+        rows: usize,
+        index: &TileAccess,
+    ) -> Result<(), String> {
+        let d = tile_region(self.k, self.loops, "dst", dst)?;
+        let ix = tile_region(self.k, self.loops, "index", index)?;
+        for (role, t) in [("dst", d), ("index", ix)] {
+            if t.memory != Memory::Sbuf {
+                return Err(format!("{role} %{} must be in SBUF for an indirect DMA (nki-api.md §3)", t.name));
+            }
+        }
+        if ix.dtype != DType::I32 || free_size(index) != 1 || index.partitions != dst.partitions {
+            return Err(format!(
+                "index must be an i32 column with dst's {} partitions, got {} {} (nki-api.md §3)",
+                dst.partitions,
+                ix.dtype,
+                shape_text(index)
+            ));
+        }
+        if rows == 0 {
+            return Err("a gather needs a table of at least one row".into());
+        }
+        let mut covering = table.clone();
+        covering.pattern.insert(0, (row_stride, rows));
+        hbm_region(self.k, self.loops, "table", &covering)?;
+        let row: u128 = table.pattern.iter().map(|&(_, n)| n as u128).product();
+        if row != free_size(dst) {
+            return Err(format!("dst holds {} elements per partition but a table row has {row}", free_size(dst)));
         }
         Ok(())
     }
