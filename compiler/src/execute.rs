@@ -1,11 +1,12 @@
 //! Running a graph on a backend.
 
 use crate::passes::{run_pipeline, PipelineOptions, DEFAULT_PIPELINE};
-use crate::program::{build_program, simulate_program};
+use crate::program::{build_program_with, simulate_program};
 use crate::Error;
 use std::fmt;
 use std::str::FromStr;
 use trnc_ir::{describe_node, Graph, Target, Tensor};
+use trnc_kernels::LowerOptions;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -45,6 +46,17 @@ impl FromStr for Backend {
 
 /// Runs `graph` on `inputs` (in graph-input order).
 pub fn execute(graph: &Graph, inputs: &[Tensor], backend: Backend, target: Target) -> Result<Vec<Tensor>, Error> {
+    execute_with(graph, inputs, backend, target, LowerOptions::default())
+}
+
+/// [`execute`] with explicit lowering options for the `sim` backend.
+pub fn execute_with(
+    graph: &Graph,
+    inputs: &[Tensor],
+    backend: Backend,
+    target: Target,
+    options: LowerOptions,
+) -> Result<Vec<Tensor>, Error> {
     match backend {
         Backend::Reference => trnc_backend_cpu::run(graph, inputs).map_err(|e| {
             let at = e.node.map(|i| format!(" at `{}`", describe_node(graph, i))).unwrap_or_default();
@@ -53,7 +65,7 @@ pub fn execute(graph: &Graph, inputs: &[Tensor], backend: Backend, target: Targe
         Backend::Sim => {
             let mut g = graph.clone();
             run_pipeline(&mut g, DEFAULT_PIPELINE, &PipelineOptions::default(), &mut |_| {})?;
-            let program = build_program(&g, target)?;
+            let program = build_program_with(&g, target, options)?;
             simulate_program(&program, inputs)
         }
     }

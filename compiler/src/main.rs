@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use trnc::execute::{execute, Backend};
+use trnc::execute::Backend;
 use trnc::fusion::{explain, plan_fusion};
 use trnc::load::{load_model, weights_path, LoadOptions};
 use trnc::npy::{read_npy, read_npy_shape, write_npy};
@@ -103,6 +103,10 @@ Tensors of dtype bf16 or fp8 are written as float32 .npy files (their values are
         /// NeuronCore generation the `sim` backend compiles for.
         #[arg(long, default_value = "trn2")]
         target: Target,
+        /// Dtype the `sim` backend feeds TensorE with (PSUM accumulates in
+        /// fp32 either way): f32, or bf16 as Trainium models usually run.
+        #[arg(long, value_name = "f32|bf16", default_value = "f32", value_parser = parse_matmul_dtype)]
+        matmul_dtype: trnc_ir::DType,
         /// An input from a .npy file, e.g. --input x=x.npy (repeatable).
         #[arg(long = "input", value_name = "NAME=PATH.npy", value_parser = parse_input)]
         inputs: Vec<(String, PathBuf)>,
@@ -162,8 +166,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let options = PipelineOptions { print_after, print_after_all, stop_after };
             compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit)
         }
-        Command::Run { model, backend, target, inputs, random_inputs, output_dir } => {
-            run(&model, backend, target, &inputs, random_inputs, &output_dir)
+        Command::Run { model, backend, target, matmul_dtype, inputs, random_inputs, output_dir } => {
+            let options = trnc_kernels::LowerOptions {
+                matmul_dtype: (matmul_dtype != trnc_ir::DType::F32).then_some(matmul_dtype),
+            };
+            run(&model, backend, target, options, &inputs, random_inputs, &output_dir)
         }
     }
 }
@@ -250,10 +257,19 @@ enum Emit {
     KernelIr,
 }
 
+fn parse_matmul_dtype(s: &str) -> Result<trnc_ir::DType, String> {
+    match s {
+        "f32" => Ok(trnc_ir::DType::F32),
+        "bf16" => Ok(trnc_ir::DType::BF16),
+        _ => Err(format!("'{s}' is not a matmul dtype; expected f32 or bf16")),
+    }
+}
+
 fn run(
     model: &ModelArgs,
     backend: Backend,
     target: Target,
+    lowering: trnc_kernels::LowerOptions,
     given: &[(String, PathBuf)],
     seed: Option<u64>,
     out_dir: &Path,
@@ -300,7 +316,7 @@ fn run(
             )));
         }
     }
-    let outputs = execute(&graph, &inputs, backend, target)?;
+    let outputs = trnc::execute::execute_with(&graph, &inputs, backend, target, lowering)?;
     let mkdir = |d: &Path| {
         std::fs::create_dir_all(d).map_err(|e| Error::run(format!("error: cannot create {}: {e}", d.display())))
     };

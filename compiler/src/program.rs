@@ -7,7 +7,7 @@ use crate::Error;
 use std::collections::{HashMap, HashSet};
 use trnc_ir::kernel::Kernel;
 use trnc_ir::{Graph, Op, Target, Tensor, ValueId};
-use trnc_kernels::{lower_group, GroupSpec};
+use trnc_kernels::{lower_group_with, GroupSpec, LowerOptions};
 
 /// One kernel and the graph values it reads and writes, in its argument order.
 pub struct KernelCall {
@@ -33,6 +33,11 @@ pub struct Program {
 
 /// Plans the fusion of an optimised graph and lowers every group.
 pub fn build_program(g: &Graph, target: Target) -> Result<Program, Error> {
+    build_program_with(g, target, LowerOptions::default())
+}
+
+/// [`build_program`] with explicit lowering options (e.g. bf16 matmuls).
+pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> Result<Program, Error> {
     let output_dtypes = g.outputs.iter().map(|&v| g.ty(v).dtype).collect();
     let mut g = g.clone();
     crate::passes::narrow_i64(&mut g)?;
@@ -43,7 +48,7 @@ pub fn build_program(g: &Graph, target: Target) -> Result<Program, Error> {
     for group in &plan.groups {
         let name = format!("{}_k{}_{}", g.name, group.id, group.kind.name().replace('-', "_"));
         let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &group.inputs, outputs: &group.outputs, name };
-        match lower_group(&spec, target) {
+        match lower_group_with(&spec, target, options) {
             Ok(kernel) => calls.push(KernelCall {
                 group: group.id,
                 kernel,
@@ -55,7 +60,7 @@ pub fn build_program(g: &Graph, target: Target) -> Result<Program, Error> {
             // op; the plan stays what fusion decided.
             Err(e) if needs_split(&e.message) => {
                 splits.push((group.id, e.message.clone()));
-                lower_split(&g, group, target, &mut calls, &mut materialized)?;
+                lower_split(&g, group, target, options, &mut calls, &mut materialized)?;
             }
             Err(e) => {
                 return Err(Error::run(format!("error: cannot lower kernel {} ({}): {e}", group.id, group.kind.name())))
@@ -76,6 +81,7 @@ fn lower_split(
     g: &Graph,
     group: &Group,
     target: Target,
+    options: LowerOptions,
     calls: &mut Vec<KernelCall>,
     materialized: &mut HashSet<ValueId>,
 ) -> Result<(), Error> {
@@ -88,9 +94,9 @@ fn lower_split(
         }
     }
     for seg in segments {
-        if lower_nodes(g, group.id, &seg, target, calls, materialized).is_err() {
+        if lower_nodes(g, group.id, &seg, target, options, calls, materialized).is_err() {
             for &i in &seg {
-                lower_nodes(g, group.id, &[i], target, calls, materialized)?;
+                lower_nodes(g, group.id, &[i], target, options, calls, materialized)?;
             }
         }
     }
@@ -106,6 +112,7 @@ fn lower_nodes(
     group: usize,
     nodes: &[usize],
     target: Target,
+    options: LowerOptions,
     calls: &mut Vec<KernelCall>,
     materialized: &mut HashSet<ValueId>,
 ) -> Result<(), Error> {
@@ -136,7 +143,7 @@ fn lower_nodes(
             .collect();
         let name = format!("{}_k{}_part{}", g.name, group, calls.len());
         let spec = GroupSpec { graph: g, nodes, inputs: &inputs, outputs: &outputs, name };
-        match lower_group(&spec, target) {
+        match lower_group_with(&spec, target, options) {
             Ok(kernel) => {
                 calls.push(KernelCall { group, kernel, inputs, outputs });
                 return Ok(());
@@ -160,7 +167,7 @@ fn lower_nodes(
                     return Err(Error::run(format!("error: cannot lower kernel {group}: {e}")));
                 };
                 materialized.insert(g.nodes[j].output);
-                lower_nodes(g, group, &[j], target, calls, materialized)?;
+                lower_nodes(g, group, &[j], target, options, calls, materialized)?;
             }
             Err(e) => return Err(Error::run(format!("error: cannot lower kernel {group}: {e}"))),
         }

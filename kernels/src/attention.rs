@@ -89,7 +89,7 @@ struct Tiles {
     cols: [TileId; 7],
 }
 
-pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
+pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>) -> Result<Kernel, LowerError> {
     let g = info.g;
     let [node] = info.nodes[..] else {
         return Err(info.group_err("not implemented yet: attention fused with other ops"));
@@ -107,7 +107,9 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
     if d > PARTITIONS || dv > MATMUL_MOVING_FREE {
         return Err(info.node_err(node, format!("head sizes must be ≤ 128 (q/k) and ≤ 512 (v), got {d} and {dv}")));
     }
-    let dtypes: Vec<DType> = g.nodes[node].inputs.iter().map(|&v| info.dtype(v)).collect();
+    // TensorE operand dtypes: the inputs', or the requested matmul dtype
+    // (DMA and tensor_copy cast on the way in).
+    let dtypes: Vec<DType> = g.nodes[node].inputs.iter().map(|&v| matmul_dtype.unwrap_or(info.dtype(v))).collect();
     let with = |r: usize, c: usize| [batch.clone(), vec![r, c]].concat();
     let q = input_view(info, node, 0, &with(sq, d))?;
     let k = input_view(info, node, 1, &with(sk, d))?;

@@ -44,7 +44,7 @@ pub use error::LowerError;
 
 use group::GroupInfo;
 use trnc_ir::kernel::{verify_kernel, Kernel};
-use trnc_ir::{Graph, Op, Target, ValueId};
+use trnc_ir::{DType, Graph, Op, Target, ValueId};
 
 /// What to lower: nodes of `graph` (indices, in graph order) that form one
 /// fusion group. `inputs` are the HBM values the kernel reads (the sources
@@ -58,20 +58,34 @@ pub struct GroupSpec<'a> {
     pub name: String,
 }
 
+/// Choices the caller makes for every kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LowerOptions {
+    /// Feed TensorE (matmul and attention operands) in this dtype, e.g.
+    /// bf16: operands are cast when DMA loads them; PSUM still accumulates
+    /// in fp32 and results keep their graph dtype (trainium.md §1.3).
+    pub matmul_dtype: Option<DType>,
+}
+
 /// Lowers one group. The kernel's HBM inputs are `spec.inputs` in order and
 /// its outputs `spec.outputs` in order, with the values' dtypes and shapes.
 pub fn lower_group(spec: &GroupSpec, target: Target) -> Result<Kernel, LowerError> {
+    lower_group_with(spec, target, LowerOptions::default())
+}
+
+/// [`lower_group`] with explicit options.
+pub fn lower_group_with(spec: &GroupSpec, target: Target, options: LowerOptions) -> Result<Kernel, LowerError> {
     let info = GroupInfo::new(spec)?;
     let g = info.g;
     let first = |pred: &dyn Fn(&Op) -> bool| info.nodes.iter().copied().find(|&i| pred(&g.nodes[i].op));
     if first(&|op| matches!(op, Op::MatMul)).is_some() {
-        let kernel = matmul::lower(&info)?;
+        let kernel = matmul::lower(&info, options.matmul_dtype)?;
         verify_kernel(&kernel, target)
             .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
         return Ok(kernel);
     }
     if first(&|op| matches!(op, Op::Attention { .. })).is_some() {
-        let kernel = attention::lower(&info)?;
+        let kernel = attention::lower(&info, options.matmul_dtype)?;
         verify_kernel(&kernel, target)
             .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
         return Ok(kernel);

@@ -33,7 +33,7 @@ struct Operand2 {
     view: StridedView,
 }
 
-pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
+pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>) -> Result<Kernel, LowerError> {
     let g = info.g;
     let mm = *info
         .nodes
@@ -62,6 +62,8 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
     let (m, k, n) = (a_shape[a_shape.len() - 2], a_shape[a_shape.len() - 1], b_shape[b_shape.len() - 1]);
     let batch = out_shape[..out_shape.len() - 2].to_vec();
     let (a_dtype, b_dtype) = (info.dtype(g.nodes[mm].inputs[0]), info.dtype(g.nodes[mm].inputs[1]));
+    // The operand tiles' dtype: DMA casts on load (trainium.md §1.5).
+    let (a_dtype, b_dtype) = matmul_dtype.map_or((a_dtype, b_dtype), |d| (d, d));
     if (a_dtype == DType::F32) != (b_dtype == DType::F32) || !a_dtype.is_float() || !b_dtype.is_float() {
         return Err(info.node_err(mm, "nc_matmul needs float operands, both fp32 or both narrower (nki-api.md §5)"));
     }
