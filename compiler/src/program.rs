@@ -27,8 +27,47 @@ pub struct Program {
     /// Fusion groups `kernels/` could not build whole, each lowered as
     /// several kernels instead, with the reason.
     pub splits: Vec<(usize, String)>,
+    /// For kernels with a choice (matmul blocking), every alternative the
+    /// cost model priced: (kernel name, alternative, estimated ns), the
+    /// chosen one first.
+    pub choices: Vec<(String, String, f64)>,
     /// The dtypes of the graph's outputs before narrowing.
     output_dtypes: Vec<trnc_ir::DType>,
+}
+
+/// Matmul blockings tried (row tiles, column tiles, K tiles per B load).
+const MATMUL_BLOCKS: [(usize, usize, usize); 10] =
+    [(6, 1, 8), (6, 1, 16), (3, 2, 8), (3, 2, 16), (3, 2, 32), (2, 3, 16), (2, 3, 32), (4, 1, 8), (2, 1, 8), (1, 1, 8)];
+
+/// Lowers a group; where the generator has a choice (matmul blocking),
+/// prices every alternative with the cost model and keeps the cheapest.
+fn lower_cheapest(
+    spec: &GroupSpec,
+    target: Target,
+    options: LowerOptions,
+    choices: &mut Vec<(String, String, f64)>,
+) -> Result<trnc_ir::kernel::Kernel, trnc_kernels::LowerError> {
+    let has_matmul = spec.nodes.iter().any(|&i| matches!(spec.graph.nodes[i].op, Op::MatMul));
+    if !has_matmul || options.matmul_blocks.is_some() {
+        return lower_group_with(spec, target, options);
+    }
+    let mut priced = Vec::new();
+    for (m, n, k) in MATMUL_BLOCKS {
+        let blocks = trnc_kernels::MatmulBlocks { m, n, k };
+        if let Ok(kernel) = lower_group_with(spec, target, LowerOptions { matmul_blocks: Some(blocks), ..options }) {
+            let ns = trnc_backend_neuron::cost::estimate(&kernel, target).total_ns;
+            priced.push((ns, format!("blocks m={m} n={n} k={k}"), kernel));
+        }
+    }
+    // Ties keep the earlier (larger) blocking, so the choice is deterministic.
+    priced.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if priced.is_empty() {
+        return lower_group_with(spec, target, options);
+    }
+    for (ns, what, _) in &priced {
+        choices.push((spec.name.clone(), what.clone(), *ns));
+    }
+    Ok(priced.swap_remove(0).2)
 }
 
 /// Plans the fusion of an optimised graph and lowers every group.
@@ -45,10 +84,11 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
     let mut calls = Vec::with_capacity(plan.groups.len());
     let mut splits = Vec::new();
     let mut materialized = HashSet::new();
+    let mut choices = Vec::new();
     for group in &plan.groups {
         let name = format!("{}_k{}_{}", g.name, group.id, group.kind.name().replace('-', "_"));
         let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &group.inputs, outputs: &group.outputs, name };
-        match lower_group_with(&spec, target, options) {
+        match lower_cheapest(&spec, target, options, &mut choices) {
             Ok(kernel) => calls.push(KernelCall {
                 group: group.id,
                 kernel,
@@ -67,7 +107,7 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
             }
         }
     }
-    Ok(Program { graph: g, target, plan, calls, splits, output_dtypes })
+    Ok(Program { graph: g, target, plan, calls, splits, choices, output_dtypes })
 }
 
 /// Errors after which a group is lowered in smaller pieces.

@@ -9,6 +9,8 @@ use trnc_ir::Op;
 
 pub struct Report {
     pub kernels: Vec<Estimate>,
+    /// (kernel, alternative, estimated ns) from `Program::choices`.
+    pub choices: Vec<(String, String, f64)>,
     /// Each graph input and weight read once, each output written once.
     pub minimum_hbm_bytes: u64,
 }
@@ -22,7 +24,11 @@ pub fn report(p: &Program) -> Report {
     let weights: u64 = g.nodes.iter().filter(|n| matches!(n.op, Op::Const(_))).map(|n| bytes(n.output)).sum();
     let minimum_hbm_bytes =
         weights + g.inputs.iter().map(|&v| bytes(v)).sum::<u64>() + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>();
-    Report { kernels: p.calls.iter().map(|c| estimate(&c.kernel, p.target)).collect(), minimum_hbm_bytes }
+    Report {
+        kernels: p.calls.iter().map(|c| estimate(&c.kernel, p.target)).collect(),
+        choices: p.choices.clone(),
+        minimum_hbm_bytes,
+    }
 }
 
 impl Report {
@@ -91,6 +97,12 @@ impl Report {
                 e.hbm_bandwidth_fraction * 100.0,
                 e.sbuf_bytes_per_partition as f64 / 1024.0
             );
+        }
+        if !self.choices.is_empty() {
+            let _ = writeln!(s, "alternatives priced by the cost model (chosen first):");
+            for (kernel, what, ns) in &self.choices {
+                let _ = writeln!(s, "  {kernel}: {what}: {:.3} us", ns / 1e3);
+            }
         }
         let _ = writeln!(
             s,

@@ -20,12 +20,14 @@ use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
 use crate::ops::{Ops, Val};
 use crate::pointwise;
-use crate::tiling::{split, walk_piece, Piece};
+use crate::tiling::{split, walk_piece};
 use crate::view::StridedView;
 use std::collections::HashMap;
-use trnc_ir::kernel::{Accumulate, Affine, Engine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand, TileAccess};
-use trnc_ir::target::{MATMUL_MOVING_FREE, MATMUL_STATIONARY_FREE, PARTITIONS};
-use trnc_ir::{DType, Op, ValueId};
+use trnc_ir::kernel::{
+    Accumulate, Affine, Engine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand, TileAccess, TileId,
+};
+use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};
+use trnc_ir::{DType, Op, Target, ValueId};
 
 /// The strided view of an operand, broadcast to `[batch.., rows, cols]`.
 struct Operand2 {
@@ -33,7 +35,12 @@ struct Operand2 {
     view: StridedView,
 }
 
-pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>) -> Result<Kernel, LowerError> {
+pub(crate) fn lower(
+    info: &GroupInfo,
+    matmul_dtype: Option<DType>,
+    blocks: Option<MatmulBlocks>,
+    target: Target,
+) -> Result<Kernel, LowerError> {
     let g = info.g;
     let mm = *info
         .nodes
@@ -84,39 +91,236 @@ pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>) -> Result<Ker
     let origin = info.nodes.iter().map(|&i| info.describe(i)).collect();
     let mut bld = Builder::new(&info.name, inputs, outputs, origin);
 
-    // One set of tiles for the whole kernel (static allocation), reused by
-    // every output tile.
-    let at = bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, MATMUL_STATIONARY_FREE]);
-    let bt = bld.acquire(Memory::Sbuf, b_dtype, &[PARTITIONS, MATMUL_MOVING_FREE]);
-    let acc = bld.acquire(Memory::Psum, DType::F32, &[PARTITIONS, MATMUL_MOVING_FREE]);
     let mm_dtype = info.dtype(g.nodes[mm].output);
-    let ct = bld.acquire(Memory::Sbuf, mm_dtype, &[PARTITIONS, MATMUL_MOVING_FREE]);
-
+    let extra_tiles = 1 + epilogue.len() * 2;
+    let blocks = blocks.unwrap_or_else(|| default_blocks(m, n, k, a_dtype, b_dtype, extra_tiles, target));
+    let blocks = MatmulBlocks {
+        m: blocks.m.clamp(1, m.div_ceil(PARTITIONS).max(1)),
+        n: blocks.n.clamp(1, n.div_ceil(MATMUL_MOVING_FREE).max(1)),
+        k: blocks.k.clamp(1, k.div_ceil(PARTITIONS).max(1)),
+    };
+    if blocks.m * blocks.n > ACC_BANKS {
+        return Err(info.node_err(
+            mm,
+            format!("blocks {blocks:?} need more than the {ACC_BANKS} PSUM banks kept for accumulators"),
+        ));
+    }
+    let need = blocks.sbuf_bytes(k, a_dtype, b_dtype, extra_tiles);
+    if need > target.sbuf_bytes_per_partition() {
+        return Err(info.node_err(
+            mm,
+            format!("blocks {blocks:?} need {need} B of SBUF per partition (Aᵀ stays resident for all of K = {k}), more than {target} has"),
+        ));
+    }
+    let k_tiles = k.div_ceil(PARTITIONS);
+    // One set of tiles for the whole kernel (static allocation, §1.1).
+    let t = Tiles {
+        rows: bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, ROWS_CHUNK]),
+        rows_t: bld.acquire(Memory::Psum, a_dtype, &[PARTITIONS, PARTITIONS]),
+        at: bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, k_tiles, blocks.m * PARTITIONS]),
+        bt: bld.acquire(Memory::Sbuf, b_dtype, &[PARTITIONS, 2 * blocks.k, blocks.n * MATMUL_MOVING_FREE]),
+        acc: bld.acquire(Memory::Psum, DType::F32, &[PARTITIONS, blocks.m * blocks.n, MATMUL_MOVING_FREE]),
+        ct: bld.acquire(Memory::Sbuf, mm_dtype, &[PARTITIONS, MATMUL_MOVING_FREE]),
+    };
+    let ctx = Ctx { info, mm, epilogue: &epilogue, out_shape: &out_shape, a: &a, b: &b, t: &t, k, blocks };
     let batches: usize = batch.iter().product();
-    let k_pieces = split(k, PARTITIONS);
     for bi in 0..batches.max(1) {
         let index = unravel(bi, &batch);
-        for mp in split(m, MATMUL_STATIONARY_FREE) {
-            walk_piece(&mut bld, mp, |bld, m0, mt| {
-                for np in split(n, MATMUL_MOVING_FREE) {
-                    walk_piece(bld, np, |bld, n0, nt| {
-                        bld.set_note(info.describe(mm));
-                        let window = Window { index: &index, m0: &m0, mt, n0: &n0, nt };
-                        contract(bld, &a, &b, &window, &k_pieces, [at, bt, acc]);
-                        let result = region(ct, mt, nt);
-                        bld.emit(Inst::TensorCopy {
-                            dst: result.clone(),
-                            src: region(acc, mt, nt),
-                            engine: Engine::Vector,
-                        });
-                        epilogue_and_store(bld, info, mm, &epilogue, result, &window, &out_shape)
-                    })?;
+        for mp in split(m, blocks.m * PARTITIONS) {
+            walk_piece(&mut bld, mp, |bld, m0, msize| {
+                ctx.transpose_a(bld, &index, &m0, msize);
+                for np in split(n, blocks.n * MATMUL_MOVING_FREE) {
+                    walk_piece(bld, np, |bld, n0, nsize| ctx.block(bld, &index, &m0, msize, &n0, nsize))?;
                 }
                 Ok(())
             })?;
         }
     }
     Ok(bld.finish())
+}
+
+/// PSUM banks for the block's accumulators: one more is the transposes'
+/// (8 banks of 2 KiB per partition, trainium.md §1.1).
+const ACC_BANKS: usize = 6;
+/// Elements of A's rows read per DMA before transposing (2 KiB of bf16
+/// per partition, trainium.md §1.6).
+const ROWS_CHUNK: usize = 1024;
+
+/// Block sizes, in tiles: `m` row tiles of 128 and `n` column tiles of 512
+/// accumulate in PSUM over all of K, fed `k` contraction tiles of B at a
+/// time (double-buffered). Aᵀ for the `m` row tiles stays in SBUF for the
+/// whole of K and every column block, so A is read and transposed once;
+/// B is read once per row block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulBlocks {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+}
+
+impl MatmulBlocks {
+    /// SBUF bytes per partition of the kernel's tiles for contraction size
+    /// `k`, with `extra` more [128, 512] tiles for the epilogue.
+    pub fn sbuf_bytes(&self, k: usize, a: DType, b: DType, extra: usize) -> usize {
+        let (sa, sb) = (a.size_bytes(), b.size_bytes());
+        ROWS_CHUNK * sa
+            + k.div_ceil(PARTITIONS) * self.m * PARTITIONS * sa
+            + 2 * self.k * self.n * MATMUL_MOVING_FREE * sb
+            + (1 + extra) * MATMUL_MOVING_FREE * 4
+    }
+}
+
+/// The largest blocks that fit the target's SBUF and the PSUM banks, for
+/// callers that do not choose.
+fn default_blocks(m: usize, n: usize, k: usize, a: DType, b: DType, extra: usize, target: Target) -> MatmulBlocks {
+    let (mt, nt, kt) = (m.div_ceil(PARTITIONS), n.div_ceil(MATMUL_MOVING_FREE), k.div_ceil(PARTITIONS));
+    for (bm, bn, bk) in [(6, 1, 8), (4, 1, 8), (2, 1, 8), (1, 1, 8), (1, 1, 2), (1, 1, 1)] {
+        let blocks = MatmulBlocks { m: bm.min(mt).max(1), n: bn.min(nt).max(1), k: bk.min(kt).max(1) };
+        if blocks.sbuf_bytes(k, a, b, extra) <= target.sbuf_bytes_per_partition() {
+            return blocks;
+        }
+    }
+    MatmulBlocks { m: 1, n: 1, k: 1 }
+}
+
+struct Tiles {
+    /// A chunk of A's rows as loaded: [m rows, ROWS_CHUNK of k].
+    rows: TileId,
+    /// One 128×128 piece of A transposed by TensorE.
+    rows_t: TileId,
+    /// Aᵀ of the row block for all of K: [k, k tile, m].
+    at: TileId,
+    /// Two slots of B for a K block: [k, slot·k tile, n].
+    bt: TileId,
+    /// The block's accumulators, one PSUM bank each.
+    acc: TileId,
+    ct: TileId,
+}
+
+struct Ctx<'c> {
+    info: &'c GroupInfo<'c>,
+    mm: usize,
+    epilogue: &'c [usize],
+    out_shape: &'c [usize],
+    a: &'c Operand2,
+    b: &'c Operand2,
+    t: &'c Tiles,
+    k: usize,
+    blocks: MatmulBlocks,
+}
+
+/// A region of a rank-3 tile: partitions `0..p`, index `i` of the middle
+/// dimension, `start..start+count` of the last.
+fn slab(tile: TileId, p: usize, i: usize, start: usize, count: usize) -> TileAccess {
+    TileAccess {
+        tile,
+        partition_start: Affine::constant(0),
+        partitions: p,
+        free: vec![(Affine::constant(i as i64), 1), (Affine::constant(start as i64), count)],
+    }
+}
+
+/// The tiles of an extent: (index, start, size).
+fn tiles_of(extent: usize, tile: usize) -> Vec<(usize, usize, usize)> {
+    (0..extent.div_ceil(tile)).map(|i| (i, i * tile, tile.min(extent - i * tile))).collect()
+}
+
+impl Ctx<'_> {
+    /// Aᵀ for rows `m0..m0+msize` and all of K: rows read contiguously, each
+    /// 128×128 piece transposed on TensorE (trainium.md §1.3) into SBUF.
+    fn transpose_a(&self, bld: &mut Builder, index: &[usize], m0: &Affine, msize: usize) {
+        let (a, t) = (self.a, self.t);
+        let rank = a.view.dims.len();
+        let (a_row, a_k) = (a.view.dims[rank - 2].0, a.view.dims[rank - 1].0);
+        bld.set_note(self.info.describe(self.mm));
+        for (mi, ms, mt) in tiles_of(msize, PARTITIONS) {
+            for (_, cs, cn) in tiles_of(self.k, ROWS_CHUNK) {
+                let src = HbmAccess {
+                    tensor: bld.input_id(a.input),
+                    offset: offset_at(&a.view, index, &m0.clone().offset(ms as i64), &Affine::constant(cs as i64)),
+                    pattern: vec![(a_row, mt), (a_k, cn)],
+                };
+                bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t.rows, mt, cn)), src: Operand::Hbm(src) });
+                for (_, ks, kt) in tiles_of(cn, PARTITIONS) {
+                    bld.emit(Inst::Transpose {
+                        dst: region(t.rows_t, kt, mt),
+                        src: crate::builder::region_at(t.rows, mt, Affine::constant(ks as i64), kt),
+                        engine: Engine::Tensor,
+                    });
+                    bld.emit(Inst::TensorCopy {
+                        dst: slab(t.at, kt, (cs + ks) / PARTITIONS, mi * PARTITIONS, mt),
+                        src: region(t.rows_t, kt, mt),
+                        engine: Engine::Vector,
+                    });
+                }
+            }
+        }
+    }
+
+    /// One output block: rows `m0..m0+msize`, columns `n0..n0+nsize`,
+    /// accumulated in PSUM over all K blocks, then the epilogue and stores.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        bld: &mut Builder,
+        index: &[usize],
+        m0: &Affine,
+        msize: usize,
+        n0: &Affine,
+        nsize: usize,
+    ) -> Result<(), LowerError> {
+        let (info, b, t) = (self.info, self.b, self.t);
+        let rank = b.view.dims.len();
+        let (b_k, b_col) = (b.view.dims[rank - 2].0, b.view.dims[rank - 1].0);
+        bld.set_note(info.describe(self.mm));
+        let m_tiles = tiles_of(msize, PARTITIONS);
+        let n_tiles = tiles_of(nsize, MATMUL_MOVING_FREE);
+        // K blocks are unrolled so that B alternates between two slots: the
+        // DMA of the next block overlaps the matmuls of this one.
+        for (kb, kbs, kbn) in tiles_of(self.k, self.blocks.k * PARTITIONS) {
+            let slot = (kb % 2) * self.blocks.k;
+            let k_tiles = tiles_of(kbn, PARTITIONS);
+            for &(ki, ks, kt) in &k_tiles {
+                let src = HbmAccess {
+                    tensor: bld.input_id(b.input),
+                    offset: offset_at(&b.view, index, &Affine::constant((kbs + ks) as i64), n0),
+                    pattern: vec![(b_k, kt), (b_col, nsize)],
+                };
+                bld.emit(Inst::DmaCopy {
+                    dst: Operand::Tile(slab(t.bt, kt, slot + ki, 0, nsize)),
+                    src: Operand::Hbm(src),
+                });
+            }
+            for &(mi, _, mt) in &m_tiles {
+                for &(ni, ns, nt) in &n_tiles {
+                    for &(ki, ks, kt) in &k_tiles {
+                        let first = kbs + ks == 0;
+                        bld.emit(Inst::Matmul {
+                            dst: slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt),
+                            stationary: slab(t.at, kt, (kbs + ks) / PARTITIONS, mi * PARTITIONS, mt),
+                            moving: slab(t.bt, kt, slot + ki, ns, nt),
+                            accumulate: if first { Accumulate::Overwrite } else { Accumulate::Add },
+                        });
+                    }
+                }
+            }
+        }
+        for &(mi, ms, mt) in &m_tiles {
+            for &(ni, ns, nt) in &n_tiles {
+                bld.set_note(info.describe(self.mm));
+                let result = region(t.ct, mt, nt);
+                bld.emit(Inst::TensorCopy {
+                    dst: result.clone(),
+                    src: slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt),
+                    engine: Engine::Vector,
+                });
+                let (m_at, n_at) = (m0.clone().offset(ms as i64), n0.clone().offset(ns as i64));
+                let window = Window { index, m0: &m_at, mt, n0: &n_at, nt };
+                epilogue_and_store(bld, info, self.mm, self.epilogue, result, &window, self.out_shape)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One output tile: rows `m0..m0+mt`, columns `n0..n0+nt` of batch `index`.
@@ -162,59 +366,6 @@ fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Aff
     let base: i64 = view.offset + index.iter().zip(&view.dims).map(|(&i, &(s, _))| i as i64 * s).sum::<i64>();
     let (rs, cs) = (view.dims[rank - 2].0, view.dims[rank - 1].0);
     crate::tiling::scale(r, rs).plus(&crate::tiling::scale(c, cs)).offset(base)
-}
-
-/// Accumulates aᵀ·b over the K pieces into `acc` for one output window.
-fn contract(
-    bld: &mut Builder,
-    a: &Operand2,
-    b: &Operand2,
-    w: &Window,
-    k_pieces: &[Piece],
-    tiles: [trnc_ir::kernel::TileId; 3],
-) {
-    let [at, bt, acc] = tiles;
-    let rank = a.view.dims.len();
-    let (a_row, a_k) = (a.view.dims[rank - 2].0, a.view.dims[rank - 1].0);
-    let (b_k, b_col) = (b.view.dims[rank - 2].0, b.view.dims[rank - 1].0);
-    let step = |bld: &mut Builder, k0: Affine, kt: usize, accumulate: Accumulate| {
-        // aᵀ tile [kt, mt]: partition p reads a[m0 + f, k0 + p].
-        let a_src = HbmAccess {
-            tensor: bld.input_id(a.input),
-            offset: offset_at(&a.view, w.index, w.m0, &k0),
-            pattern: vec![(a_k, kt), (a_row, w.mt)],
-        };
-        bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(at, kt, w.mt)), src: Operand::Hbm(a_src) });
-        let b_src = HbmAccess {
-            tensor: bld.input_id(b.input),
-            offset: offset_at(&b.view, w.index, &k0, w.n0),
-            pattern: vec![(b_k, kt), (b_col, w.nt)],
-        };
-        bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(bt, kt, w.nt)), src: Operand::Hbm(b_src) });
-        bld.emit(Inst::Matmul {
-            dst: region(acc, w.mt, w.nt),
-            stationary: region(at, kt, w.mt),
-            moving: region(bt, kt, w.nt),
-            accumulate,
-        });
-    };
-    // The first K tile overwrites PSUM; it is peeled off its loop so that
-    // every later step can add (the kernel IR has no conditional flag).
-    let mut first = true;
-    for piece in k_pieces {
-        let mut rest = *piece;
-        if first {
-            step(bld, Affine::constant(piece.start as i64), piece.size, Accumulate::Overwrite);
-            first = false;
-            rest = Piece { start: piece.start + piece.size, size: piece.size, count: piece.count - 1 };
-        }
-        if rest.count > 0 {
-            let _ = walk_piece(bld, rest, |bld, k0, kt| {
-                step(bld, k0, kt, Accumulate::Add);
-                Ok(())
-            });
-        }
-    }
 }
 
 /// Runs the epilogue ops on the output tile and stores every value the
