@@ -86,7 +86,19 @@ Passes: canonicalize, fold-constants, cse, dce (see ARCHITECTURE.md)."
         /// of every fusion group for the target.
         #[arg(long, value_enum, default_value = "ir")]
         emit: Emit,
+        /// With --emit nki: the folder for the kernel modules, model.py,
+        /// weights.safetensors, report.json and README.md (created if missing).
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+        /// With --emit nki: the NKI API to write, `current` (NKI 0.6,
+        /// `import nki`, Trn2/Trn3) or `legacy` (`neuronxcc.nki`, SDK 2.26, Trn1).
+        #[arg(long, value_enum, default_value = "current")]
+        nki_api: NkiApi,
     },
+    /// Measure the benchmark zoo (cost-model figures, optionally compile and
+    /// run times) and compare with a baseline; see README "Performance".
+    #[command(after_help = trnc::bench::cli::EXAMPLES)]
+    Bench(trnc::bench::cli::BenchArgs),
     /// Run a model on a backend and write every output as DIR/<output name>.npy.
     #[command(
         after_help = "Examples:\n  trnc run tests/corpus/mlp.trn --random-inputs 7 --output-dir out/\n  trnc run tests/corpus/mlp.trn --input x=x.npy --output-dir out/\n\n\
@@ -152,6 +164,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Check { model, output } => check(&model, output.as_deref()),
+        Command::Bench(args) => trnc::bench::cli::main(args),
         Command::Compile {
             model,
             print_after,
@@ -162,13 +175,17 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             explain_fusion,
             report,
             emit,
+            output_dir,
+            nki_api,
         } => {
             let options = PipelineOptions { print_after, print_after_all, stop_after };
-            compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit)
+            let nki = (output_dir.as_deref(), nki_api);
+            compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit, nki)
         }
         Command::Run { model, backend, target, matmul_dtype, inputs, random_inputs, output_dir } => {
             let options = trnc_kernels::LowerOptions {
                 matmul_dtype: (matmul_dtype != trnc_ir::DType::F32).then_some(matmul_dtype),
+                ..Default::default()
             };
             run(&model, backend, target, options, &inputs, random_inputs, &output_dir)
         }
@@ -214,6 +231,7 @@ fn compile(
     explain_fusion: bool,
     report: Option<&Path>,
     emit: Emit,
+    nki: (Option<&Path>, NkiApi),
 ) -> Result<(), Error> {
     let mut graph = load_model(&model.file, &load_options(model)?)?;
     let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| print!("{text}"))?;
@@ -232,6 +250,9 @@ fn compile(
         }
         return Ok(());
     }
+    if emit == Emit::Nki {
+        return emit_nki(&graph, target, nki);
+    }
     if explain_fusion {
         let plan = plan_fusion(&graph, target);
         print!("{}", explain(&graph, &plan));
@@ -242,6 +263,13 @@ fn compile(
         }
         for call in &program.calls {
             println!("{}", trnc_ir::kernel::print::print_kernel(&call.kernel));
+        }
+    } else if emit == Emit::Timeline {
+        let program = trnc::program::build_program(&graph, target)?;
+        for call in &program.calls {
+            let entries = trnc_backend_neuron::cost::timeline(&call.kernel, target);
+            println!("kernel @{} on {target}:", call.kernel.name);
+            println!("{}", trnc_backend_neuron::cost::render_timeline_text(&entries, 100));
         }
     } else if !options.print_after_all && options.print_after.is_empty() {
         print!("{}", print_graph(&graph));
@@ -255,6 +283,34 @@ enum Emit {
     Ir,
     /// The kernel IR of every kernel.
     KernelIr,
+    /// A text Gantt chart per kernel: when each engine is busy, as the cost
+    /// model schedules it (shows DMA under compute, ScalarE under TensorE).
+    Timeline,
+    /// NKI kernels, a host driver (model.py), the weights and a cost
+    /// report, written to --output-dir.
+    Nki,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum NkiApi {
+    /// NKI 0.6 (Neuron SDK 2.32): `import nki`.
+    Current,
+    /// Legacy NKI (Neuron SDK 2.26): `import neuronxcc.nki`.
+    Legacy,
+}
+
+/// `--emit nki`: writes the directory and lists what it wrote.
+fn emit_nki(graph: &trnc_ir::Graph, target: Target, (dir, api): (Option<&Path>, NkiApi)) -> Result<(), Error> {
+    let dir = dir.ok_or_else(|| Error::bad_input("error: --emit nki needs --output-dir DIR"))?;
+    let dialect = match api {
+        NkiApi::Current => trnc_backend_neuron::nki::Dialect::Current,
+        NkiApi::Legacy => trnc_backend_neuron::nki::Dialect::Legacy,
+    };
+    let program = trnc::program::build_program(graph, target)?;
+    for path in trnc::emit_nki::write_nki_dir(graph, &program, dialect, dir)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn parse_matmul_dtype(s: &str) -> Result<trnc_ir::DType, String> {
