@@ -60,7 +60,7 @@ fn compiled_kernels_match_the_reference_on_every_target() {
         }
         // bf16 operands on TensorE (fp32 PSUM): within 2e-2.
         if !KNOWN_GAPS.iter().any(|(name, _)| *name == stem) {
-            let bf16 = LowerOptions { matmul_dtype: Some(trnc_ir::DType::BF16) };
+            let bf16 = LowerOptions { matmul_dtype: Some(trnc_ir::DType::BF16), ..Default::default() };
             let got = execute_with(&g, &inputs, Backend::Sim, Target::Trn2, bf16).unwrap();
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 if b.dtype().is_float() {

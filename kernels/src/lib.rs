@@ -41,6 +41,7 @@ mod tiling;
 mod view;
 
 pub use error::LowerError;
+pub use matmul::MatmulBlocks;
 
 use group::GroupInfo;
 use trnc_ir::kernel::{verify_kernel, Kernel};
@@ -65,6 +66,8 @@ pub struct LowerOptions {
     /// bf16: operands are cast when DMA loads them; PSUM still accumulates
     /// in fp32 and results keep their graph dtype (trainium.md §1.3).
     pub matmul_dtype: Option<DType>,
+    /// Matmul blocking; `None` picks the largest blocks that fit SBUF.
+    pub matmul_blocks: Option<MatmulBlocks>,
 }
 
 /// Lowers one group. The kernel's HBM inputs are `spec.inputs` in order and
@@ -79,7 +82,7 @@ pub fn lower_group_with(spec: &GroupSpec, target: Target, options: LowerOptions)
     let g = info.g;
     let first = |pred: &dyn Fn(&Op) -> bool| info.nodes.iter().copied().find(|&i| pred(&g.nodes[i].op));
     if first(&|op| matches!(op, Op::MatMul)).is_some() {
-        let kernel = matmul::lower(&info, options.matmul_dtype)?;
+        let kernel = matmul::lower(&info, options.matmul_dtype, options.matmul_blocks, target)?;
         verify_kernel(&kernel, target)
             .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
         return Ok(kernel);
