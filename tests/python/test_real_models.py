@@ -95,8 +95,11 @@ def test_model_checks_with_static_dims(name):
     assert "f32[1, 128, 384]" in signature, signature
 
 
+@pytest.mark.parametrize("backend", ["reference", "sim"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_model_runs_like_onnxruntime(name, tmp_path):
+def test_model_runs_like_onnxruntime(name, backend, tmp_path):
+    """`sim` compiles the model to NeuronCore kernels and runs them on the
+    functional simulator."""
     path = model_path(name)
     feeds = token_inputs(CASES[name])
     args = []
@@ -104,7 +107,7 @@ def test_model_runs_like_onnxruntime(name, tmp_path):
         np.save(tmp_path / f"{n}.npy", a)
         args += ["--input", f"{n}={tmp_path / f'{n}.npy'}"]
     out = tmp_path / "out"
-    trnc("run", str(path), *DIMS, *args, "--output-dir", str(out))
+    trnc("run", str(path), *DIMS, *args, "--backend", backend, "--output-dir", str(out))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     wants = session.run(None, feeds)
     errors = {}
@@ -112,7 +115,7 @@ def test_model_runs_like_onnxruntime(name, tmp_path):
         got = np.load(out / f"{sanitize(info.name)}.npy")
         assert got.dtype == want.dtype, (info.name, got.dtype, want.dtype)
         errors[info.name] = rel_l2(got, want)
-    print(f"{name}: relative L2 error against onnxruntime: {errors}")
+    print(f"{name} on {backend}: relative L2 error against onnxruntime: {errors}")
     assert all(e <= 1e-4 for e in errors.values()), errors
 
 
