@@ -214,6 +214,11 @@ fn decode_model(case: &Path) -> Result<ModelProto, String> {
 
 /// Runs one case on every data set it has.
 fn run_case(case: &Path) -> Result<(), String> {
+    run_case_on(case, Backend::Reference)
+}
+
+/// Runs every test-data set of `case` on `backend` against the expected outputs.
+fn run_case_on(case: &Path, backend: Backend) -> Result<(), String> {
     let model = decode_model(case)?;
     let graph = model.graph.clone().unwrap_or_default();
     let initializers: BTreeSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
@@ -256,7 +261,7 @@ fn run_case(case: &Path) -> Result<(), String> {
                 return Err(format!("input of {} where the graph takes {}", t.ty(), graph.ty(v)));
             }
         }
-        let outputs = execute(&graph, &runtime, Backend::Reference, Target::Trn2).map_err(|e| e.message)?;
+        let outputs = execute(&graph, &runtime, backend, Target::Trn2).map_err(|e| e.message)?;
         if outputs.len() != expected.len() {
             return Err(format!("{} outputs, the test expects {}", outputs.len(), expected.len()));
         }
@@ -652,4 +657,63 @@ fn onnx_node_tests_match_the_manifest() {
          regenerates it):\n{}",
         problems.join("\n")
     );
+}
+
+fn sim_list_path() -> PathBuf {
+    repo().join("tests/onnx/conformance_sim.txt")
+}
+
+/// Every case that passes on the reference, compiled to kernels and run on
+/// the NeuronCore simulator (trn2). A case either gives the expected
+/// outputs or does not lower (an op or dtype the kernel generators do not
+/// handle yet, with the reason in `conformance_sim.txt`); a case that
+/// lowers and computes something else fails this test, whatever the list
+/// says. The list is regenerated with TRNC_UPDATE_CONFORMANCE=1.
+#[test]
+fn passing_cases_give_the_same_outputs_on_the_simulator() {
+    let Some(dir) = node_tests_dir() else {
+        assert!(std::env::var_os("CI").is_none(), "the ONNX node tests are missing");
+        return;
+    };
+    let manifest = read_manifest();
+    let mut lines = Vec::new();
+    let mut wrong = Vec::new();
+    std::panic::set_hook(Box::new(|_| {}));
+    for (case, status) in manifest.values().flat_map(|c| c.iter()) {
+        if *status != Status::Pass {
+            continue;
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| run_case_on(&dir.join(case), Backend::Sim)));
+        let line = match result {
+            Ok(Ok(())) => format!("{case} pass"),
+            Ok(Err(e)) if e.contains("cannot lower") || e.contains("narrowing") || e.contains("does not fit i32") => {
+                let why = e.lines().next().unwrap_or_default();
+                let why = why.rsplit(": ").next().unwrap_or(why);
+                format!("{case} does-not-lower: {why}")
+            }
+            Ok(Err(e)) => {
+                wrong.push(format!("{case}: {e}"));
+                continue;
+            }
+            Err(_) => {
+                wrong.push(format!("{case}: panicked"));
+                continue;
+            }
+        };
+        lines.push(line);
+    }
+    let _ = std::panic::take_hook();
+    assert!(wrong.is_empty(), "cases that lower but differ on the simulator:\n{}", wrong.join("\n"));
+    let text = format!(
+        "# ONNX node tests that pass on the reference, run as compiled kernels on the\n\
+         # NeuronCore simulator (trn2) by compiler/tests/onnx_conformance.rs.\n\
+         # Regenerate with TRNC_UPDATE_CONFORMANCE=1.\n{}\n",
+        lines.join("\n")
+    );
+    if updating() {
+        std::fs::write(sim_list_path(), &text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(sim_list_path()).unwrap_or_default();
+    assert_eq!(committed, text, "tests/onnx/conformance_sim.txt is out of date; regenerate it");
 }

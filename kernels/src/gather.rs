@@ -4,14 +4,14 @@
 //! free axis, then stored contiguously. Epilogues (a position add, a
 //! layer_norm) are not fused in yet: such a group reports "not implemented
 //! yet" and the program lowers it as a gather kernel and a row kernel.
-//! Negative indices, which the graph's gather wraps, are out of range for
-//! the DMA (an error at run time); tokenizers give non-negative ids.
+//! Negative indices are wrapped on the engines before the DMA, as the
+//! graph's gather does.
 
 use crate::builder::{region, Builder};
 use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
 use crate::tiling::{split, walk_piece};
-use trnc_ir::kernel::{Affine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand};
+use trnc_ir::kernel::{Affine, AluOp, Engine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand, ScalarOperand};
 use trnc_ir::target::PARTITIONS;
 use trnc_ir::{DType, Op};
 
@@ -67,6 +67,7 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
     );
     b.set_note(info.describe(node));
     let ids = b.acquire(Memory::Sbuf, DType::I32, &[PARTITIONS, 1]);
+    let wrap = b.acquire(Memory::Sbuf, DType::I32, &[PARTITIONS, 1]);
     let out = b.acquire(Memory::Sbuf, info.dtype(table_v), &[PARTITIONS, row.max(1)]);
     let output = info
         .output_pos(g.nodes[node].output)
@@ -75,6 +76,23 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
         walk_piece(&mut b, piece, |b, t0, tt| {
             let src = HbmAccess { tensor: b.input_id(index), offset: t0.clone(), pattern: vec![(1, tt), (1, 1)] };
             b.emit(Inst::DmaCopy { dst: Operand::Tile(region(ids, tt, 1)), src: Operand::Hbm(src) });
+            // Negative indices count from the end, as the graph's gather says:
+            // idx + rows·(idx < 0), exact on the engines for |idx| < 2^24.
+            b.emit(Inst::TensorScalar {
+                dst: region(wrap, tt, 1),
+                src: region(ids, tt, 1),
+                op0: AluOp::Less,
+                operand0: ScalarOperand::Imm(0.0),
+                reverse0: false,
+                op1: Some((AluOp::Multiply, ScalarOperand::Imm(rows as f64), false)),
+                engine: Engine::Vector,
+            });
+            b.emit(Inst::TensorTensor {
+                dst: region(ids, tt, 1),
+                a: region(ids, tt, 1),
+                b: region(wrap, tt, 1),
+                op: AluOp::Add,
+            });
             b.emit(Inst::DmaGather {
                 dst: region(out, tt, row),
                 table: HbmAccess { tensor: b.input_id(table), offset: Affine::constant(0), pattern: vec![(1, row)] },
