@@ -44,5 +44,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
+echo "== performance regression check (bench-results/baseline.json)"
+# Deterministic figures only (cost model, kernel counts, HBM bytes): exact,
+# and a few seconds with the debug binary cargo test just built. A worse
+# figure fails, named; refresh on purpose with `trnc bench --update-baseline`.
+cargo run -q -p trnc -- bench --compare bench-results/baseline.json --out target/bench-ci
+
 echo "== python tests"
 TRNC_BIN="$PWD/target/debug/trnc" .venv/bin/python -m pytest -q -p no:cacheprovider tests/python

@@ -8,6 +8,8 @@ pub mod onnx;
 
 pub use error::{Error, ErrorKind};
 pub use load::{load_model, LoadOptions};
+pub mod bench;
+pub mod emit_nki;
 pub mod execute;
 pub mod fusion;
 pub mod passes;

@@ -179,8 +179,8 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             nki_api,
         } => {
             let options = PipelineOptions { print_after, print_after_all, stop_after };
-            let nki = (output_dir.as_deref(), nki_api);
-            compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit, nki)
+            let emit = (emit, output_dir.as_deref(), nki_api);
+            compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit)
         }
         Command::Run { model, backend, target, matmul_dtype, inputs, random_inputs, output_dir } => {
             let options = trnc_kernels::LowerOptions {
@@ -230,8 +230,7 @@ fn compile(
     target: Target,
     explain_fusion: bool,
     report: Option<&Path>,
-    emit: Emit,
-    nki: (Option<&Path>, NkiApi),
+    (emit, output_dir, nki_api): (Emit, Option<&Path>, NkiApi),
 ) -> Result<(), Error> {
     let mut graph = load_model(&model.file, &load_options(model)?)?;
     let runs = run_pipeline(&mut graph, DEFAULT_PIPELINE, options, &mut |text| print!("{text}"))?;
@@ -251,7 +250,7 @@ fn compile(
         return Ok(());
     }
     if emit == Emit::Nki {
-        return emit_nki(&graph, target, nki);
+        return emit_nki(&graph, target, output_dir, nki_api);
     }
     if explain_fusion {
         let plan = plan_fusion(&graph, target);
@@ -300,7 +299,7 @@ enum NkiApi {
 }
 
 /// `--emit nki`: writes the directory and lists what it wrote.
-fn emit_nki(graph: &trnc_ir::Graph, target: Target, (dir, api): (Option<&Path>, NkiApi)) -> Result<(), Error> {
+fn emit_nki(graph: &trnc_ir::Graph, target: Target, dir: Option<&Path>, api: NkiApi) -> Result<(), Error> {
     let dir = dir.ok_or_else(|| Error::bad_input("error: --emit nki needs --output-dir DIR"))?;
     let dialect = match api {
         NkiApi::Current => trnc_backend_neuron::nki::Dialect::Current,

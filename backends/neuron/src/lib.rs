@@ -28,6 +28,7 @@ mod error;
 mod exec;
 pub mod math;
 mod memory;
+pub mod nki;
 mod run;
 
 pub use error::SimError;

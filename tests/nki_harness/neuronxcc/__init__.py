@@ -1,0 +1,1 @@
+"""Test double of the `neuronxcc` package: only `neuronxcc.nki` (see ../README.md)."""
