@@ -19,12 +19,12 @@
 
 use crate::builder::{region, region_at, Builder};
 use crate::error::LowerError;
-use crate::group::{GroupInfo, Source};
-use crate::tiling::split;
+use crate::group::GroupInfo;
+use crate::tiling::{split, unravel};
 use crate::view::StridedView;
 use trnc_ir::kernel::{
-    Accumulate, ActFunc, Affine, AluOp, Engine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand, ScalarOperand,
-    TileAccess, TileId,
+    Accumulate, ActFunc, Affine, AluOp, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand, TileAccess,
+    TileId,
 };
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};
 use trnc_ir::{DType, Op};
@@ -53,23 +53,8 @@ impl View {
 }
 
 fn input_view(info: &GroupInfo, node: usize, k: usize, shape: &[usize]) -> Result<View, LowerError> {
-    let v = info.g.nodes[node].inputs[k];
-    let read = info.resolve(node, v)?;
-    let Source::Input(input) = read.source else {
-        return Err(info.node_err(node, "not implemented yet: attention on a value computed in the same kernel"));
-    };
-    let view = info.chain_view(node, &read, StridedView::contiguous(&info.shape(read.value)))?;
-    let view = view.broadcast_to(shape).map_err(|e| info.node_err(node, e))?;
+    let (input, view) = info.input_operand(node, k, shape)?;
     Ok(View { input, view })
-}
-
-fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
-    let mut out = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        out[d] = i % shape[d];
-        i /= shape[d];
-    }
-    out
 }
 
 /// The kernel's tiles.
@@ -118,17 +103,7 @@ pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>) -> Result<Ker
         4 => Some(input_view(info, node, 3, &with(sq, sk))?),
         _ => None,
     };
-    let hbm = |v: &trnc_ir::ValueId| HbmTensor {
-        name: g.name_of(*v).to_string(),
-        dtype: info.dtype(*v),
-        shape: info.shape(*v),
-    };
-    let mut b = Builder::new(
-        &info.name,
-        info.inputs.iter().map(hbm).collect(),
-        info.outputs.iter().map(hbm).collect(),
-        vec![info.describe(node)],
-    );
+    let mut b = info.builder(vec![info.describe(node)]);
     b.set_note(info.describe(node));
     let (f32, wide) = (DType::F32, MATMUL_MOVING_FREE);
     let t = Tiles {

@@ -7,11 +7,11 @@
 //! Negative indices are wrapped on the engines before the DMA, as the
 //! graph's gather does.
 
-use crate::builder::{region, Builder};
+use crate::builder::region;
 use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
 use crate::tiling::{split, walk_piece};
-use trnc_ir::kernel::{Affine, AluOp, Engine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand, ScalarOperand};
+use trnc_ir::kernel::{Affine, AluOp, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand};
 use trnc_ir::target::PARTITIONS;
 use trnc_ir::{DType, Op};
 
@@ -54,17 +54,7 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
             ),
         ));
     }
-    let hbm = |v: &trnc_ir::ValueId| HbmTensor {
-        name: g.name_of(*v).to_string(),
-        dtype: info.dtype(*v),
-        shape: info.shape(*v),
-    };
-    let mut b = Builder::new(
-        &info.name,
-        info.inputs.iter().map(hbm).collect(),
-        info.outputs.iter().map(hbm).collect(),
-        vec![info.describe(node)],
-    );
+    let mut b = info.builder(vec![info.describe(node)]);
     b.set_note(info.describe(node));
     let ids = b.acquire(Memory::Sbuf, DType::I32, &[PARTITIONS, 1]);
     let wrap = b.acquire(Memory::Sbuf, DType::I32, &[PARTITIONS, 1]);

@@ -213,6 +213,39 @@ impl<'a> GroupInfo<'a> {
         ))
     }
 
+    /// Operand `k` of `node` read straight from a kernel input (through
+    /// its views) and broadcast to `shape`: the input's position and the
+    /// access pattern. Operands computed in the kernel are refused: the
+    /// generators that call this stream operands from HBM.
+    pub fn input_operand(&self, node: usize, k: usize, shape: &[usize]) -> Result<(usize, StridedView), LowerError> {
+        let v = self.g.nodes[node].inputs[k];
+        let read = self.resolve(node, v)?;
+        let Source::Input(input) = read.source else {
+            return Err(self.node_err(
+                node,
+                format!("not implemented yet: a {} operand computed in the same kernel", self.g.nodes[node].op.name()),
+            ));
+        };
+        let view = self.chain_view(node, &read, StridedView::contiguous(&self.shape(read.value)))?;
+        let view = view.broadcast_to(shape).map_err(|e| self.node_err(node, e))?;
+        Ok((input, view))
+    }
+
+    /// A builder whose HBM tensors are the group's inputs and outputs.
+    pub fn builder(&self, origin: Vec<String>) -> crate::builder::Builder {
+        let hbm = |v: &ValueId| trnc_ir::kernel::HbmTensor {
+            name: self.g.name_of(*v).to_string(),
+            dtype: self.dtype(*v),
+            shape: self.shape(*v),
+        };
+        crate::builder::Builder::new(
+            &self.name,
+            self.inputs.iter().map(hbm).collect(),
+            self.outputs.iter().map(hbm).collect(),
+            origin,
+        )
+    }
+
     /// The view of `read`'s source that the reader sees, starting from
     /// `base` (the source's own layout), in the reader's operand shape.
     pub fn chain_view(&self, reader: usize, read: &Read, base: StridedView) -> Result<StridedView, LowerError> {

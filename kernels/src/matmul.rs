@@ -20,12 +20,10 @@ use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
 use crate::ops::{Ops, Val};
 use crate::pointwise;
-use crate::tiling::{split, walk_piece};
+use crate::tiling::{split, unravel, walk_piece};
 use crate::view::StridedView;
 use std::collections::HashMap;
-use trnc_ir::kernel::{
-    Accumulate, Affine, Engine, HbmAccess, HbmTensor, Inst, Kernel, Memory, Operand, TileAccess, TileId,
-};
+use trnc_ir::kernel::{Accumulate, Affine, Engine, HbmAccess, Inst, Kernel, Memory, Operand, TileAccess, TileId};
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};
 use trnc_ir::{DType, Op, Target, ValueId};
 
@@ -78,18 +76,8 @@ pub(crate) fn lower(
     let a = operand(info, mm, 0, &with_batch(m, k))?;
     let b = operand(info, mm, 1, &with_batch(k, n))?;
 
-    let inputs: Vec<HbmTensor> = info
-        .inputs
-        .iter()
-        .map(|&v| HbmTensor { name: hbm_name(info, v), dtype: info.dtype(v), shape: info.shape(v) })
-        .collect();
-    let outputs: Vec<HbmTensor> = info
-        .outputs
-        .iter()
-        .map(|&v| HbmTensor { name: hbm_name(info, v), dtype: info.dtype(v), shape: info.shape(v) })
-        .collect();
     let origin = info.nodes.iter().map(|&i| info.describe(i)).collect();
-    let mut bld = Builder::new(&info.name, inputs, outputs, origin);
+    let mut bld = info.builder(origin);
 
     let mm_dtype = info.dtype(g.nodes[mm].output);
     let extra_tiles = 1 + epilogue.len() * 2;
@@ -332,31 +320,11 @@ struct Window<'w> {
     nt: usize,
 }
 
-fn hbm_name(info: &GroupInfo, v: ValueId) -> String {
-    info.g.name_of(v).to_string()
-}
-
 /// Row-major multi-index of flat index `i` in `shape`.
-fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
-    let mut out = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        out[d] = i % shape[d];
-        i /= shape[d];
-    }
-    out
-}
-
 /// Operand `k` of node `node`, which must come from an HBM input, as a view
 /// broadcast to `shape`.
 fn operand(info: &GroupInfo, node: usize, k: usize, shape: &[usize]) -> Result<Operand2, LowerError> {
-    let v = info.g.nodes[node].inputs[k];
-    let read = info.resolve(node, v)?;
-    let Source::Input(input) = read.source else {
-        return Err(info.node_err(node, "not implemented yet: a matmul operand computed in the same kernel"));
-    };
-    let base = StridedView::contiguous(&info.shape(read.value));
-    let view = info.chain_view(node, &read, base)?;
-    let view = view.broadcast_to(shape).map_err(|e| info.node_err(node, e))?;
+    let (input, view) = info.input_operand(node, k, shape)?;
     Ok(Operand2 { input, view })
 }
 

@@ -78,6 +78,16 @@ pub(crate) fn scale(a: &Affine, k: i64) -> Affine {
     }
 }
 
+/// The row-major multi-index of flat index `i` in `shape`.
+pub(crate) fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut out = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        out[d] = i % shape[d];
+        i /= shape[d];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
