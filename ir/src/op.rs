@@ -381,6 +381,21 @@ impl Op {
         )
     }
 
+    /// True for layout ops a consumer can read through with a strided access
+    /// pattern (no data of their own): reshape, transpose, squeeze,
+    /// unsqueeze, expand, slice.
+    pub fn is_view(&self) -> bool {
+        matches!(
+            self,
+            Op::Reshape { .. }
+                | Op::Transpose { .. }
+                | Op::Squeeze { .. }
+                | Op::Unsqueeze { .. }
+                | Op::Expand { .. }
+                | Op::Slice { .. }
+        )
+    }
+
     /// True for ops whose every output element depends only on the operand
     /// elements at the same (broadcast) position.
     pub fn is_elementwise(&self) -> bool {

@@ -194,7 +194,7 @@ impl<'a> GroupInfo<'a> {
                     return Ok(Read { source: Source::Node(i), value: cur, chain });
                 }
                 Some(i) => match &g.nodes[i].op {
-                    op if is_view(op) && !g.nodes[i].inputs.is_empty() => {
+                    op if op.is_view() && !g.nodes[i].inputs.is_empty() => {
                         chain.push(i);
                         cur = g.nodes[i].inputs[0];
                     }
@@ -259,17 +259,4 @@ impl<'a> GroupInfo<'a> {
         }
         Ok(view)
     }
-}
-
-/// The ops a consumer reads through with an access pattern.
-pub(crate) fn is_view(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Reshape { .. }
-            | Op::Transpose { .. }
-            | Op::Squeeze { .. }
-            | Op::Unsqueeze { .. }
-            | Op::Expand { .. }
-            | Op::Slice { .. }
-    )
 }

@@ -64,7 +64,7 @@ pub(crate) fn emit(
         }
         Op::Clip { min, max } => clip(ops, &arg(0)?, *min, *max, int, out, dst),
         // A view that is a kernel node copies its (re-addressed) operand.
-        op if crate::group::is_view(op) => ops.copy_into(dst, &arg(0)?),
+        op if op.is_view() => ops.copy_into(dst, &arg(0)?),
         other => Err(format!("{} is not an elementwise op", other.name())),
     }
 }

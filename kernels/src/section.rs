@@ -183,7 +183,7 @@ impl Planner<'_, '_> {
             }
             return Ok(());
         }
-        if crate::group::is_view(&n.op) {
+        if n.op.is_view() {
             // A view that is itself a kernel node (a copy): its result is
             // computed like an elementwise identity.
             if trnc_ir::broadcast_shapes(&out, &self.m).is_none_or(|s| s != self.m) {
@@ -236,7 +236,7 @@ impl Planner<'_, '_> {
             let read = info.resolve(i, u)?;
             let base = StridedView::contiguous(&info.shape(read.value));
             let mut view = info.chain_view(i, &read, base)?;
-            if crate::group::is_view(&n.op) {
+            if n.op.is_view() {
                 view = view.apply(&n.op, &info.shape(n.output)).map_err(|m| info.node_err(i, m))?;
             }
             let in_m = view

@@ -10,20 +10,8 @@ use trnc_ir::random::{random_inputs, Rng};
 use trnc_ir::{Graph, Op, Target, ValueId};
 use trnc_kernels::{lower_group, GroupSpec};
 
-fn is_view(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Reshape { .. }
-            | Op::Transpose { .. }
-            | Op::Squeeze { .. }
-            | Op::Unsqueeze { .. }
-            | Op::Expand { .. }
-            | Op::Slice { .. }
-    )
-}
-
 fn source(g: &Graph, producers: &[Option<usize>], mut v: ValueId) -> ValueId {
-    while let Some(j) = producers[v.index()].filter(|&j| is_view(&g.nodes[j].op)) {
+    while let Some(j) = producers[v.index()].filter(|&j| g.nodes[j].op.is_view()) {
         v = g.nodes[j].inputs[0];
     }
     v
@@ -36,7 +24,7 @@ fn boundary(g: &Graph, nodes: &[usize]) -> (Vec<ValueId>, Vec<ValueId>) {
     let mut inputs = Vec::new();
     let mut outputs = Vec::new();
     for (i, n) in g.nodes.iter().enumerate() {
-        if is_view(&n.op) || matches!(n.op, Op::Const(_)) {
+        if n.op.is_view() || matches!(n.op, Op::Const(_)) {
             continue;
         }
         for &u in &n.inputs {
@@ -101,7 +89,7 @@ fn random_groups_lower_correctly_or_say_why() {
     for src in GRAPHS {
         let g = parse(src);
         let kernel_nodes: Vec<usize> = (0..g.nodes.len())
-            .filter(|&i| !is_view(&g.nodes[i].op) && !matches!(g.nodes[i].op, Op::Const(_)))
+            .filter(|&i| !g.nodes[i].op.is_view() && !matches!(g.nodes[i].op, Op::Const(_)))
             .collect();
         let inputs = random_inputs(&g, 5).unwrap();
         for _ in 0..40 {

@@ -36,7 +36,7 @@ pub fn role(g: &Graph, n: &Node) -> Role {
     let rank = |i: usize| g.ty(n.inputs[i]).rank();
     match &n.op {
         Op::Const(_) => Role::Const,
-        op if op.is_layout() && !matches!(op, Op::Concat { .. } | Op::Gather { .. }) => Role::View,
+        op if op.is_view() => Role::View,
         op if op.is_elementwise() => Role::Elementwise,
         Op::MatMul => Role::Anchor(Anchor::MatMul),
         Op::Softmax { axis } | Op::LogSoftmax { axis } if *axis + 1 == rank(0) => Role::Anchor(Anchor::Row),

@@ -18,18 +18,6 @@ pub fn parse(src: &str) -> Graph {
     parse_graph(src, "test.trn", &mut no_weights).unwrap_or_else(|e| panic!("{e}")).graph
 }
 
-fn is_view(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Reshape { .. }
-            | Op::Transpose { .. }
-            | Op::Squeeze { .. }
-            | Op::Unsqueeze { .. }
-            | Op::Expand { .. }
-            | Op::Slice { .. }
-    )
-}
-
 /// The group of a test graph: all non-const, non-view nodes; inputs are the
 /// graph inputs then the constants the group reads (through views).
 pub struct Group {
@@ -40,13 +28,13 @@ pub struct Group {
 
 pub fn group_of(g: &Graph) -> Group {
     let nodes: Vec<usize> =
-        (0..g.nodes.len()).filter(|&i| !matches!(g.nodes[i].op, Op::Const(_)) && !is_view(&g.nodes[i].op)).collect();
+        (0..g.nodes.len()).filter(|&i| !matches!(g.nodes[i].op, Op::Const(_)) && !g.nodes[i].op.is_view()).collect();
     let producers = g.producers();
     let mut consts = Vec::new();
     for &i in &nodes {
         for &u in &g.nodes[i].inputs {
             let mut v = u;
-            while let Some(j) = producers[v.index()].filter(|&j| is_view(&g.nodes[j].op)) {
+            while let Some(j) = producers[v.index()].filter(|&j| g.nodes[j].op.is_view()) {
                 v = g.nodes[j].inputs[0];
             }
             if let Some(j) = producers[v.index()] {

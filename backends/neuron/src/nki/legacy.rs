@@ -216,15 +216,7 @@ impl Printer<'_> {
                     op0.nki_name(),
                     self.scalar(operand0)
                 );
-                if *reverse0 {
-                    s.push_str(", reverse0=True");
-                }
-                if let Some((op1, operand1, reverse1)) = op1 {
-                    s.push_str(&format!(", op1=nl.{}, operand1={}", op1.nki_name(), self.scalar(operand1)));
-                    if *reverse1 {
-                        s.push_str(", reverse1=True");
-                    }
-                }
+                s.push_str(&super::tensor_scalar_tail(*reverse0, op1, |o| self.scalar(o)));
                 s.push_str(&self.dtype_arg(dst, &[src]));
                 assign(dst, s + &format!(", engine={})", engine_name(*engine)))
             }

@@ -135,6 +135,26 @@ fn module_header(k: &Kernel, names: &names::KernelNames, dialect: Dialect) -> St
 }
 
 /// Text that cannot end a docstring or start an escape.
+/// The optional arguments of a tensor_scalar call, the same in both
+/// dialects: `, reverse0=True, op1=nl.x, operand1=.., reverse1=True`.
+fn tensor_scalar_tail(
+    reverse0: bool,
+    op1: &Option<(trnc_ir::kernel::AluOp, ScalarOperand, bool)>,
+    scalar: impl Fn(&ScalarOperand) -> String,
+) -> String {
+    let mut s = String::new();
+    if reverse0 {
+        s.push_str(", reverse0=True");
+    }
+    if let Some((op1, operand1, reverse1)) = op1 {
+        s.push_str(&format!(", op1=nl.{}, operand1={}", op1.nki_name(), scalar(operand1)));
+        if *reverse1 {
+            s.push_str(", reverse1=True");
+        }
+    }
+    s
+}
+
 fn docstring_text(s: &str) -> String {
     s.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"").replace(['\n', '\r'], " ")
 }
