@@ -1,8 +1,8 @@
 //! The compiler's own matmul, priced by the cost model: the NKI tutorial
 //! shape [4096, 8192] @ [8192, 8192] bf16 on one Trn1 core must reach 80%
 //! of TensorE peak (the tutorial's best hand-written kernel: 85%, 6.97 ms,
-//! trainium.md §3.3). 4096³ on Trn2 is held at its current level; the
-//! issue's goal there (85%) is not reached yet.
+//! trainium.md §3.3), and 4096³ bf16 on one Trn2 core 85% (the published
+//! autotuned kernel: 95.8%, 1.823 ms).
 
 use trnc::program::build_program;
 use trnc_backend_neuron::cost::estimate;
@@ -27,7 +27,7 @@ fn tutorial_matmul_on_trn1_reaches_80_percent_of_peak() {
 }
 
 #[test]
-fn square_4096_on_trn2_holds_its_level() {
+fn square_4096_on_trn2_reaches_85_percent_of_peak() {
     let (fraction, ms) = matmul_fraction(4096, 4096, 4096, Target::Trn2);
-    assert!(fraction >= 0.76, "{:.1}% of peak, {ms:.3} ms", fraction * 100.0);
+    assert!(fraction >= 0.85, "{:.1}% of peak, {ms:.3} ms", fraction * 100.0);
 }

@@ -6,9 +6,17 @@
 //! writes out[M, N] into PSUM, M on the partitions and N on the free axis.
 //! Tiles are M ≤ 128 (stationary free), N ≤ 512 (moving free, one fp32 PSUM
 //! bank) and K ≤ 128 (partitions), with K accumulated in PSUM: the first K
-//! step overwrites, the rest add. aᵀ is read by a strided DMA (partition
-//! stride = a's K stride), so no transpose instruction is needed. Tails of
+//! step overwrites, the rest add. A is read row-contiguously and transposed
+//! on TensorE once per row block (an element-strided DMA would move 2 or 4
+//! bytes per descriptor, §1.6); its row chunks fill as many SBUF slots as
+//! fit, so the next row block loads while this one multiplies. Tails of
 //! every dimension are handled by `tiling::split`.
+//!
+//! Schedule (what keeps TensorE busy, §1.3): within a K block the order is
+//! row tile, K tile, column tile, so a stationary Aᵀ tile is loaded once for
+//! all column tiles, and a row's accumulators finish before the next row's;
+//! ScalarE and VectorE take turns emptying them, and transposes alternate
+//! between two PSUM banks so that TensorE never waits for one copy.
 //!
 //! The epilogue runs on each output tile after PSUM is copied to SBUF:
 //! operands are the matmul result, results of earlier epilogue ops, HBM
@@ -23,7 +31,9 @@ use crate::pointwise;
 use crate::tiling::{split, unravel, walk_piece};
 use crate::view::StridedView;
 use std::collections::HashMap;
-use trnc_ir::kernel::{Accumulate, Affine, Engine, HbmAccess, Inst, Kernel, Memory, Operand, TileAccess, TileId};
+use trnc_ir::kernel::{
+    Accumulate, ActFunc, Affine, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand, TileAccess, TileId,
+};
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};
 use trnc_ir::{DType, Op, Target, ValueId};
 
@@ -101,10 +111,16 @@ pub(crate) fn lower(
         ));
     }
     let k_tiles = k.div_ceil(PARTITIONS);
+    // As many slots for A's row chunks as SBUF holds, up to a whole row
+    // block: the next block's rows then load under this block's matmuls.
+    let chunks = blocks.m.min(m.div_ceil(PARTITIONS)) * k.div_ceil(ROWS_CHUNK);
+    let spare = target.sbuf_bytes_per_partition() - need;
+    let row_slots = (MIN_ROW_SLOTS + spare / (ROWS_CHUNK * a_dtype.size_bytes())).min(chunks).max(1);
     // One set of tiles for the whole kernel (static allocation, §1.1).
     let t = Tiles {
-        rows: bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, ROWS_CHUNK]),
-        rows_t: bld.acquire(Memory::Psum, a_dtype, &[PARTITIONS, PARTITIONS]),
+        rows: bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, row_slots, ROWS_CHUNK]),
+        row_slots,
+        rows_t: bld.acquire(Memory::Psum, a_dtype, &[PARTITIONS, 2, transposes_per_bank(a_dtype), PARTITIONS]),
         at: bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, k_tiles, blocks.m * PARTITIONS]),
         bt: bld.acquire(Memory::Sbuf, b_dtype, &[PARTITIONS, 2 * blocks.k, blocks.n * MATMUL_MOVING_FREE]),
         acc: bld.acquire(Memory::Psum, DType::F32, &[PARTITIONS, blocks.m * blocks.n, MATMUL_MOVING_FREE]),
@@ -127,12 +143,21 @@ pub(crate) fn lower(
     Ok(bld.finish())
 }
 
-/// PSUM banks for the block's accumulators: one more is the transposes'
-/// (8 banks of 2 KiB per partition, trainium.md §1.1).
+/// PSUM banks for the block's accumulators; the other two take turns
+/// holding A's transposes (8 banks of 2 KiB per partition, trainium.md §1.1).
 const ACC_BANKS: usize = 6;
 /// Elements of A's rows read per DMA before transposing (2 KiB of bf16
 /// per partition, trainium.md §1.6).
 const ROWS_CHUNK: usize = 1024;
+/// Row chunk slots every blocking must leave room for: one loading while
+/// the other is transposed.
+const MIN_ROW_SLOTS: usize = 2;
+
+/// 128-column transposes of A that fill one PSUM bank, copied to SBUF by
+/// one instruction (trainium.md §1.1: 2 KiB per partition per bank).
+fn transposes_per_bank(a: DType) -> usize {
+    (trnc_ir::target::PSUM_BANK_BYTES / (PARTITIONS * a.size_bytes())).max(1)
+}
 
 /// Block sizes, in tiles: `m` row tiles of 128 and `n` column tiles of 512
 /// accumulate in PSUM over all of K, fed `k` contraction tiles of B at a
@@ -151,7 +176,7 @@ impl MatmulBlocks {
     /// `k`, with `extra` more [128, 512] tiles for the epilogue.
     pub fn sbuf_bytes(&self, k: usize, a: DType, b: DType, extra: usize) -> usize {
         let (sa, sb) = (a.size_bytes(), b.size_bytes());
-        ROWS_CHUNK * sa
+        MIN_ROW_SLOTS * ROWS_CHUNK * sa
             + k.div_ceil(PARTITIONS) * self.m * PARTITIONS * sa
             + 2 * self.k * self.n * MATMUL_MOVING_FREE * sb
             + (1 + extra) * MATMUL_MOVING_FREE * 4
@@ -172,9 +197,11 @@ fn default_blocks(m: usize, n: usize, k: usize, a: DType, b: DType, extra: usize
 }
 
 struct Tiles {
-    /// A chunk of A's rows as loaded: [m rows, ROWS_CHUNK of k].
+    /// Chunks of A's rows as loaded: [m rows, slot, ROWS_CHUNK of k].
     rows: TileId,
-    /// One 128×128 piece of A transposed by TensorE.
+    row_slots: usize,
+    /// Two banks of 128×128 pieces of A transposed by TensorE: [k, bank,
+    /// piece, m].
     rows_t: TileId,
     /// Aᵀ of the row block for all of K: [k, k tile, m].
     at: TileId,
@@ -215,31 +242,72 @@ fn tiles_of(extent: usize, tile: usize) -> Vec<(usize, usize, usize)> {
 
 impl Ctx<'_> {
     /// Aᵀ for rows `m0..m0+msize` and all of K: rows read contiguously, each
-    /// 128×128 piece transposed on TensorE (trainium.md §1.3) into SBUF.
+    /// 128×128 piece transposed on TensorE (trainium.md §1.3) into one of two
+    /// PSUM banks, a bank's pieces copied to SBUF by one VectorE copy while
+    /// TensorE fills the other.
     fn transpose_a(&self, bld: &mut Builder, index: &[usize], m0: &Affine, msize: usize) {
         let (a, t) = (self.a, self.t);
         let rank = a.view.dims.len();
         let (a_row, a_k) = (a.view.dims[rank - 2].0, a.view.dims[rank - 1].0);
+        let per_bank = transposes_per_bank(bld.tile_dtype(t.rows));
         bld.set_note(self.info.describe(self.mm));
+        let (mut chunk, mut bank) = (0, 0);
         for (mi, ms, mt) in tiles_of(msize, PARTITIONS) {
             for (_, cs, cn) in tiles_of(self.k, ROWS_CHUNK) {
+                let slot = chunk % t.row_slots;
+                chunk += 1;
                 let src = HbmAccess {
                     tensor: bld.input_id(a.input),
                     offset: offset_at(&a.view, index, &m0.clone().offset(ms as i64), &Affine::constant(cs as i64)),
                     pattern: vec![(a_row, mt), (a_k, cn)],
                 };
-                bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t.rows, mt, cn)), src: Operand::Hbm(src) });
-                for (_, ks, kt) in tiles_of(cn, PARTITIONS) {
-                    bld.emit(Inst::Transpose {
-                        dst: region(t.rows_t, kt, mt),
-                        src: crate::builder::region_at(t.rows, mt, Affine::constant(ks as i64), kt),
-                        engine: Engine::Tensor,
-                    });
+                bld.emit(Inst::DmaCopy { dst: Operand::Tile(slab(t.rows, mt, slot, 0, cn)), src: Operand::Hbm(src) });
+                // Pieces copied together must have the same height: only
+                // K's last piece may be shorter.
+                let pieces = tiles_of(cn, PARTITIONS);
+                let full: Vec<_> = pieces.iter().copied().filter(|p| p.2 == PARTITIONS).collect();
+                let short: Vec<_> = pieces.iter().copied().filter(|p| p.2 != PARTITIONS).collect();
+                for group in full.chunks(per_bank).chain(short.chunks(1)) {
+                    let kt = group[0].2;
+                    for (j, &(_, ks, _)) in group.iter().enumerate() {
+                        bld.emit(Inst::Transpose {
+                            dst: TileAccess {
+                                tile: t.rows_t,
+                                partition_start: Affine::constant(0),
+                                partitions: kt,
+                                free: vec![
+                                    (Affine::constant(bank as i64), 1),
+                                    (Affine::constant(j as i64), 1),
+                                    (Affine::constant(0), mt),
+                                ],
+                            },
+                            src: slab(t.rows, mt, slot, ks, kt),
+                            engine: Engine::Tensor,
+                        });
+                    }
                     bld.emit(Inst::TensorCopy {
-                        dst: slab(t.at, kt, (cs + ks) / PARTITIONS, mi * PARTITIONS, mt),
-                        src: region(t.rows_t, kt, mt),
+                        dst: TileAccess {
+                            tile: t.at,
+                            partition_start: Affine::constant(0),
+                            partitions: kt,
+                            free: vec![
+                                (Affine::constant(((cs + group[0].1) / PARTITIONS) as i64), group.len()),
+                                (Affine::constant((mi * PARTITIONS) as i64), mt),
+                            ],
+                        },
+                        src: TileAccess {
+                            tile: t.rows_t,
+                            partition_start: Affine::constant(0),
+                            partitions: kt,
+                            free: vec![
+                                (Affine::constant(bank as i64), 1),
+                                (Affine::constant(0), group.len()),
+                                (Affine::constant(0), mt),
+                            ],
+                        },
                         engine: Engine::Vector,
                     });
+                    bank = 1 - bank;
                 }
             }
         }
@@ -279,9 +347,14 @@ impl Ctx<'_> {
                     src: Operand::Hbm(src),
                 });
             }
+            // Row tile, then K, then column tile: each stationary Aᵀ tile
+            // serves every column tile back to back, so TensorE loads it
+            // once (trainium.md §1.3), and in the last K block the first
+            // row's accumulators finish first, so ScalarE empties them
+            // while TensorE works on the others.
             for &(mi, _, mt) in &m_tiles {
-                for &(ni, ns, nt) in &n_tiles {
-                    for &(ki, ks, kt) in &k_tiles {
+                for &(ki, ks, kt) in &k_tiles {
+                    for &(ni, ns, nt) in &n_tiles {
                         let first = kbs + ks == 0;
                         bld.emit(Inst::Matmul {
                             dst: slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt),
@@ -297,11 +370,23 @@ impl Ctx<'_> {
             for &(ni, ns, nt) in &n_tiles {
                 bld.set_note(info.describe(self.mm));
                 let result = region(t.ct, mt, nt);
-                bld.emit(Inst::TensorCopy {
-                    dst: result.clone(),
-                    src: slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt),
-                    engine: Engine::Vector,
-                });
+                let acc = slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt);
+                // ScalarE and VectorE take turns emptying the accumulators:
+                // the block's tail is half as long, and VectorE, which also
+                // copies the next row block's transposes out of PSUM, never
+                // has a whole block's evacuations queued ahead of them.
+                if (mi * self.blocks.n + ni) % 2 == 1 {
+                    bld.emit(Inst::Activation {
+                        dst: result.clone(),
+                        src: acc,
+                        func: ActFunc::Copy,
+                        scale: ScalarOperand::Imm(1.0),
+                        bias: None,
+                        reduce: None,
+                    });
+                } else {
+                    bld.emit(Inst::TensorCopy { dst: result.clone(), src: acc, engine: Engine::Vector });
+                }
                 let (m_at, n_at) = (m0.clone().offset(ms as i64), n0.clone().offset(ns as i64));
                 let window = Window { index, m0: &m_at, mt, n0: &n_at, nt };
                 epilogue_and_store(bld, info, self.mm, self.epilogue, result, &window, self.out_shape)?;
