@@ -72,3 +72,13 @@ fn compiled_kernels_match_the_reference_on_every_target() {
     }
     assert!(checked >= 3 * 30, "only {checked} model/target pairs ran");
 }
+
+/// Sibling matmuls sharing their left operand are one fusion group and
+/// one kernel (A loaded and transposed once), not lowered in parts.
+#[test]
+fn sibling_matmuls_lower_as_one_kernel() {
+    let g = load_model(Path::new("kernels/sibling_matmuls.trn"), &LoadOptions::default()).unwrap();
+    let program = trnc::program::build_program(&g, Target::Trn2).unwrap();
+    assert!(program.splits.is_empty(), "lowered in parts: {:?}", program.splits);
+    assert_eq!(program.calls.len(), 1);
+}

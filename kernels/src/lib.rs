@@ -81,37 +81,17 @@ pub fn lower_group_with(spec: &GroupSpec, target: Target, options: LowerOptions)
     let info = GroupInfo::new(spec)?;
     let g = info.g;
     let first = |pred: &dyn Fn(&Op) -> bool| info.nodes.iter().copied().find(|&i| pred(&g.nodes[i].op));
-    if first(&|op| matches!(op, Op::MatMul)).is_some() {
-        let kernel = matmul::lower(&info, options.matmul_dtype, options.matmul_blocks, target)?;
-        verify_kernel(&kernel, target)
-            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
-        return Ok(kernel);
-    }
-    if first(&|op| matches!(op, Op::Attention { .. })).is_some() {
-        let kernel = attention::lower(&info, options.matmul_dtype)?;
-        verify_kernel(&kernel, target)
-            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
-        return Ok(kernel);
-    }
-    if first(&|op| matches!(op, Op::Gather { .. })).is_some() {
-        let kernel = gather::lower(&info)?;
-        verify_kernel(&kernel, target)
-            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
-        return Ok(kernel);
-    }
-    if let Some(i) = first(&|op| matches!(op, Op::Concat { .. })) {
-        let kernel = copy::lower_concat(&info, target).map_err(|e| {
-            if e.node.is_none() {
-                info.node_err(i, e.message)
-            } else {
-                e
-            }
-        })?;
-        verify_kernel(&kernel, target)
-            .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
-        return Ok(kernel);
-    }
-    let kernel = lower::lower(&info, target)?;
+    let kernel = if first(&|op| matches!(op, Op::MatMul)).is_some() {
+        matmul::lower(&info, options.matmul_dtype, options.matmul_blocks, target)?
+    } else if first(&|op| matches!(op, Op::Attention { .. })).is_some() {
+        attention::lower(&info, options.matmul_dtype)?
+    } else if first(&|op| matches!(op, Op::Gather { .. })).is_some() {
+        gather::lower(&info)?
+    } else if let Some(i) = first(&|op| matches!(op, Op::Concat { .. })) {
+        copy::lower_concat(&info, target).map_err(|e| if e.node.is_none() { info.node_err(i, e.message) } else { e })?
+    } else {
+        lower::lower(&info, target)?
+    };
     verify_kernel(&kernel, target)
         .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
     Ok(kernel)

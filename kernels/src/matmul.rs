@@ -43,6 +43,61 @@ struct Operand2 {
     view: StridedView,
 }
 
+/// One matmul of the kernel with the elementwise ops that follow it.
+/// Sibling matmuls share their left operand: A is loaded and transposed
+/// once for all of them (e.g. the Q, K and V projections).
+struct Chain {
+    mm: usize,
+    epilogue: Vec<usize>,
+    out_shape: Vec<usize>,
+    b: Operand2,
+    n: usize,
+    /// (output position, value) of the group's outputs this chain computes.
+    outputs: Vec<(usize, ValueId)>,
+}
+
+/// Splits the group into one chain per matmul: every other node must be
+/// elementwise, come after its matmul and read on-chip values of one chain
+/// only.
+fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
+    let g = info.g;
+    let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut chain_of: HashMap<usize, usize> = HashMap::new();
+    for &i in &info.nodes {
+        let op = &g.nodes[i].op;
+        if matches!(op, Op::MatMul) {
+            chain_of.insert(i, chains.len());
+            chains.push((i, Vec::new()));
+            continue;
+        }
+        if !op.is_elementwise() {
+            return Err(info.node_err(i, format!("not implemented yet: a {} epilogue after a matmul", op.name())));
+        }
+        let mut owners = Vec::new();
+        for &u in &g.nodes[i].inputs {
+            if let Source::Node(j) = info.resolve(i, u)?.source {
+                if let Some(&c) = chain_of.get(&j) {
+                    if !owners.contains(&c) {
+                        owners.push(c);
+                    }
+                }
+            }
+        }
+        match owners[..] {
+            [c] => {
+                chain_of.insert(i, c);
+                chains[c].1.push(i);
+            }
+            [] => return Err(info.node_err(i, "not implemented yet: an elementwise prologue before a matmul")),
+            _ => return Err(info.node_err(i, "not implemented yet: an op combining two sibling matmuls")),
+        }
+    }
+    if chains.is_empty() {
+        return Err(info.group_err("no matmul in the group"));
+    }
+    Ok(chains)
+}
+
 pub(crate) fn lower(
     info: &GroupInfo,
     matmul_dtype: Option<DType>,
@@ -50,47 +105,62 @@ pub(crate) fn lower(
     target: Target,
 ) -> Result<Kernel, LowerError> {
     let g = info.g;
-    let mm = *info
-        .nodes
-        .iter()
-        .find(|&&i| matches!(g.nodes[i].op, Op::MatMul))
-        .ok_or_else(|| info.group_err("no matmul in the group"))?;
-    let out_shape = info.shape(g.nodes[mm].output);
-    let epilogue: Vec<usize> = info.nodes.iter().copied().filter(|&i| i != mm).collect();
-    for &i in &epilogue {
-        let n = &g.nodes[i];
-        if !n.op.is_elementwise() {
-            return Err(info.node_err(i, format!("not implemented yet: a {} epilogue after a matmul", n.op.name())));
-        }
-        if info.shape(n.output) != out_shape {
-            return Err(info.node_err(i, "epilogue ops must have the matmul's output shape"));
-        }
-        if i < mm {
-            return Err(info.node_err(i, "not implemented yet: an elementwise prologue before a matmul"));
-        }
+    let nodes = chains_of(info)?;
+    let first = nodes[0].0;
+    let a_shape = info.shape(g.nodes[first].inputs[0]);
+    let out_shape = info.shape(g.nodes[first].output);
+    if a_shape.len() < 2 {
+        return Err(info.node_err(first, "not implemented yet: matmul with a 1-D operand"));
     }
-    let a_shape = info.shape(g.nodes[mm].inputs[0]);
-    let b_shape = info.shape(g.nodes[mm].inputs[1]);
-    if a_shape.len() < 2 || b_shape.len() < 2 {
-        return Err(info.node_err(mm, "not implemented yet: matmul with a 1-D operand"));
-    }
-    let (m, k, n) = (a_shape[a_shape.len() - 2], a_shape[a_shape.len() - 1], b_shape[b_shape.len() - 1]);
+    let (m, k) = (a_shape[a_shape.len() - 2], a_shape[a_shape.len() - 1]);
     let batch = out_shape[..out_shape.len() - 2].to_vec();
-    let (a_dtype, b_dtype) = (info.dtype(g.nodes[mm].inputs[0]), info.dtype(g.nodes[mm].inputs[1]));
-    // The operand tiles' dtype: DMA casts on load (trainium.md §1.5).
-    let (a_dtype, b_dtype) = matmul_dtype.map_or((a_dtype, b_dtype), |d| (d, d));
-    if (a_dtype == DType::F32) != (b_dtype == DType::F32) || !a_dtype.is_float() || !b_dtype.is_float() {
-        return Err(info.node_err(mm, "nc_matmul needs float operands, both fp32 or both narrower (nki-api.md §5)"));
-    }
     let with_batch = |rows: usize, cols: usize| [batch.clone(), vec![rows, cols]].concat();
-    let a = operand(info, mm, 0, &with_batch(m, k))?;
-    let b = operand(info, mm, 1, &with_batch(k, n))?;
+    let a = operand(info, first, 0, &with_batch(m, k))?;
+    // The operand tiles' dtype: DMA casts on load (trainium.md §1.5).
+    let a_dtype = matmul_dtype.unwrap_or(info.dtype(g.nodes[first].inputs[0]));
+    let mm_dtype = info.dtype(g.nodes[first].output);
+    let mut chains = Vec::new();
+    for (mm, epilogue) in nodes {
+        let out_shape = info.shape(g.nodes[mm].output);
+        let b_shape = info.shape(g.nodes[mm].inputs[1]);
+        if b_shape.len() < 2 {
+            return Err(info.node_err(mm, "not implemented yet: matmul with a 1-D operand"));
+        }
+        let n = b_shape[b_shape.len() - 1];
+        // Siblings share Aᵀ and every tile, so they must agree on all but N.
+        if operand(info, mm, 0, &with_batch(m, k)).ok().map(|o| (o.input, o.view)) != Some((a.input, a.view.clone()))
+            || out_shape[..out_shape.len() - 1] != with_batch(m, n)[..batch.len() + 1]
+            || info.dtype(g.nodes[mm].output) != mm_dtype
+            || info.dtype(g.nodes[mm].inputs[1]) != info.dtype(g.nodes[first].inputs[1])
+        {
+            return Err(info.node_err(mm, "not implemented yet: sibling matmuls that do not share their left operand"));
+        }
+        for &i in &epilogue {
+            if info.shape(g.nodes[i].output) != out_shape {
+                return Err(info.node_err(i, "epilogue ops must have the matmul's output shape"));
+            }
+        }
+        let b = operand(info, mm, 1, &with_batch(k, n))?;
+        let mut computed: Vec<ValueId> = vec![g.nodes[mm].output];
+        computed.extend(epilogue.iter().map(|&i| g.nodes[i].output));
+        let outputs = info.outputs.iter().copied().enumerate().filter(|(_, v)| computed.contains(v)).collect();
+        chains.push(Chain { mm, epilogue, out_shape, b, n, outputs });
+    }
+    for &v in info.outputs {
+        if !chains.iter().any(|c| c.outputs.iter().any(|&(_, w)| w == v)) {
+            return Err(info.group_err(format!("output %{} is not computed", g.name_of(v))));
+        }
+    }
+    let b_dtype = matmul_dtype.unwrap_or(info.dtype(g.nodes[first].inputs[1]));
+    if (a_dtype == DType::F32) != (b_dtype == DType::F32) || !a_dtype.is_float() || !b_dtype.is_float() {
+        return Err(info.node_err(first, "nc_matmul needs float operands, both fp32 or both narrower (nki-api.md §5)"));
+    }
+    let n = chains.iter().map(|c| c.n).max().unwrap_or(1);
 
     let origin = info.nodes.iter().map(|&i| info.describe(i)).collect();
     let mut bld = info.builder(origin);
 
-    let mm_dtype = info.dtype(g.nodes[mm].output);
-    let extra_tiles = 1 + epilogue.len() * 2;
+    let extra_tiles = 1 + chains.iter().map(|c| c.epilogue.len()).max().unwrap_or(0) * 2;
     let blocks = blocks.unwrap_or_else(|| default_blocks(m, n, k, a_dtype, b_dtype, extra_tiles, target));
     let blocks = MatmulBlocks {
         m: blocks.m.clamp(1, m.div_ceil(PARTITIONS).max(1)),
@@ -99,14 +169,14 @@ pub(crate) fn lower(
     };
     if blocks.m * blocks.n > ACC_BANKS {
         return Err(info.node_err(
-            mm,
+            first,
             format!("blocks {blocks:?} need more than the {ACC_BANKS} PSUM banks kept for accumulators"),
         ));
     }
     let need = blocks.sbuf_bytes(k, a_dtype, b_dtype, extra_tiles);
     if need > target.sbuf_bytes_per_partition() {
         return Err(info.node_err(
-            mm,
+            first,
             format!("blocks {blocks:?} need {need} B of SBUF per partition (Aᵀ stays resident for all of K = {k}), more than {target} has"),
         ));
     }
@@ -126,15 +196,17 @@ pub(crate) fn lower(
         acc: bld.acquire(Memory::Psum, DType::F32, &[PARTITIONS, blocks.m * blocks.n, MATMUL_MOVING_FREE]),
         ct: bld.acquire(Memory::Sbuf, mm_dtype, &[PARTITIONS, MATMUL_MOVING_FREE]),
     };
-    let ctx = Ctx { info, mm, epilogue: &epilogue, out_shape: &out_shape, a: &a, b: &b, t: &t, k, blocks };
+    let ctx = Ctx { info, a: &a, t: &t, k, blocks };
     let batches: usize = batch.iter().product();
     for bi in 0..batches.max(1) {
         let index = unravel(bi, &batch);
         for mp in split(m, blocks.m * PARTITIONS) {
             walk_piece(&mut bld, mp, |bld, m0, msize| {
-                ctx.transpose_a(bld, &index, &m0, msize);
-                for np in split(n, blocks.n * MATMUL_MOVING_FREE) {
-                    walk_piece(bld, np, |bld, n0, nsize| ctx.block(bld, &index, &m0, msize, &n0, nsize))?;
+                ctx.transpose_a(bld, &index, &m0, msize, first);
+                for chain in &chains {
+                    for np in split(chain.n, blocks.n * MATMUL_MOVING_FREE) {
+                        walk_piece(bld, np, |bld, n0, nsize| ctx.block(bld, chain, &index, &m0, msize, &n0, nsize))?;
+                    }
                 }
                 Ok(())
             })?;
@@ -214,11 +286,7 @@ struct Tiles {
 
 struct Ctx<'c> {
     info: &'c GroupInfo<'c>,
-    mm: usize,
-    epilogue: &'c [usize],
-    out_shape: &'c [usize],
     a: &'c Operand2,
-    b: &'c Operand2,
     t: &'c Tiles,
     k: usize,
     blocks: MatmulBlocks,
@@ -245,12 +313,12 @@ impl Ctx<'_> {
     /// 128×128 piece transposed on TensorE (trainium.md §1.3) into one of two
     /// PSUM banks, a bank's pieces copied to SBUF by one VectorE copy while
     /// TensorE fills the other.
-    fn transpose_a(&self, bld: &mut Builder, index: &[usize], m0: &Affine, msize: usize) {
+    fn transpose_a(&self, bld: &mut Builder, index: &[usize], m0: &Affine, msize: usize, mm: usize) {
         let (a, t) = (self.a, self.t);
         let rank = a.view.dims.len();
         let (a_row, a_k) = (a.view.dims[rank - 2].0, a.view.dims[rank - 1].0);
         let per_bank = transposes_per_bank(bld.tile_dtype(t.rows));
-        bld.set_note(self.info.describe(self.mm));
+        bld.set_note(self.info.describe(mm));
         let (mut chunk, mut bank) = (0, 0);
         for (mi, ms, mt) in tiles_of(msize, PARTITIONS) {
             for (_, cs, cn) in tiles_of(self.k, ROWS_CHUNK) {
@@ -319,16 +387,17 @@ impl Ctx<'_> {
     fn block(
         &self,
         bld: &mut Builder,
+        chain: &Chain,
         index: &[usize],
         m0: &Affine,
         msize: usize,
         n0: &Affine,
         nsize: usize,
     ) -> Result<(), LowerError> {
-        let (info, b, t) = (self.info, self.b, self.t);
+        let (info, b, t) = (self.info, &chain.b, self.t);
         let rank = b.view.dims.len();
         let (b_k, b_col) = (b.view.dims[rank - 2].0, b.view.dims[rank - 1].0);
-        bld.set_note(info.describe(self.mm));
+        bld.set_note(info.describe(chain.mm));
         let m_tiles = tiles_of(msize, PARTITIONS);
         let n_tiles = tiles_of(nsize, MATMUL_MOVING_FREE);
         // K blocks are unrolled so that B alternates between two slots: the
@@ -368,7 +437,7 @@ impl Ctx<'_> {
         }
         for &(mi, ms, mt) in &m_tiles {
             for &(ni, ns, nt) in &n_tiles {
-                bld.set_note(info.describe(self.mm));
+                bld.set_note(info.describe(chain.mm));
                 let result = region(t.ct, mt, nt);
                 let acc = slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt);
                 // ScalarE and VectorE take turns emptying the accumulators:
@@ -389,7 +458,7 @@ impl Ctx<'_> {
                 }
                 let (m_at, n_at) = (m0.clone().offset(ms as i64), n0.clone().offset(ns as i64));
                 let window = Window { index, m0: &m_at, mt, n0: &n_at, nt };
-                epilogue_and_store(bld, info, self.mm, self.epilogue, result, &window, self.out_shape)?;
+                epilogue_and_store(bld, info, chain, result, &window)?;
             }
         }
         Ok(())
@@ -426,17 +495,16 @@ fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Aff
 fn epilogue_and_store(
     bld: &mut Builder,
     info: &GroupInfo,
-    mm: usize,
-    epilogue: &[usize],
+    chain: &Chain,
     result: TileAccess,
     w: &Window,
-    out_shape: &[usize],
 ) -> Result<(), LowerError> {
     let g = info.g;
+    let (mm, epilogue, out_shape) = (chain.mm, &chain.epilogue, &chain.out_shape[..]);
     let mut on_chip: HashMap<ValueId, TileAccess> = HashMap::new();
     on_chip.insert(g.nodes[mm].output, result);
     let mut held = Vec::new();
-    for &i in epilogue {
+    for &i in epilogue.iter() {
         let node = &g.nodes[i];
         bld.set_note(info.describe(i));
         let mut vals = Vec::new();
@@ -480,7 +548,7 @@ fn epilogue_and_store(
         emitted.map_err(|e| info.node_err(i, e))?;
         on_chip.insert(node.output, dst);
     }
-    for (pos, &v) in info.outputs.iter().enumerate() {
+    for &(pos, v) in &chain.outputs {
         let tile = on_chip
             .get(&v)
             .cloned()
