@@ -82,3 +82,14 @@ fn sibling_matmuls_lower_as_one_kernel() {
     assert!(program.splits.is_empty(), "lowered in parts: {:?}", program.splits);
     assert_eq!(program.calls.len(), 1);
 }
+
+/// A layer_norm or rms_norm after a matmul runs in the matmul's epilogue on
+/// whole rows (here 600 wide, two PSUM banks), also when the matmuls are
+/// siblings: one kernel, nothing lowered in parts.
+#[test]
+fn norms_after_matmuls_lower_in_the_matmul_kernel() {
+    let g = load_model(Path::new("kernels/matmul_norm.trn"), &LoadOptions::default()).unwrap();
+    let program = trnc::program::build_program(&g, Target::Trn2).unwrap();
+    assert!(program.splits.is_empty(), "lowered in parts: {:?}", program.splits);
+    assert_eq!(program.calls.len(), 1);
+}

@@ -25,6 +25,7 @@ use crate::error::LowerError;
 use crate::ops::{Ops, Val};
 use crate::section::Opd;
 use trnc_ir::kernel::{ActFunc, Affine, AluOp, Engine, Inst, Memory, ScalarOperand, TileAccess, TileId};
+use trnc_ir::target::PARTITIONS;
 use trnc_ir::{DType, Op, ReduceOp};
 
 /// bn_stats reads at most 512 elements per partition (trainium.md §1.4).
@@ -543,4 +544,45 @@ fn apply_with(
         }
         other => Err(format!("{} has no full result", other.name())),
     }
+}
+
+/// layer_norm or rms_norm of rows a generator already holds in SBUF (`vals`:
+/// x, then scale and bias, each `parts × width` with the normalised axis on
+/// the free axis), e.g. a matmul's output rows. The same instructions as a
+/// row section's resident path: bn_stats/bn_aggr for the mean and variance,
+/// ScalarE square with a free-axis sum for the mean square.
+pub(crate) fn norm_rows(ops: &mut Ops, op: &Op, vals: &[Val], dst: &TileAccess) -> Result<(), String> {
+    let x = ops.as_tile(vals.first().ok_or("norm without input")?);
+    let (parts, width) = (x.partitions, x.free.iter().map(|f| f.1).product::<usize>());
+    let mut owned = Vec::new();
+    let col = |b: &mut Builder, owned: &mut Vec<TileId>, n: usize| {
+        let t = b.acquire(Memory::Sbuf, DType::F32, &[PARTITIONS, n]);
+        owned.push(t);
+        region(t, parts, n)
+    };
+    let (mean, rstd) = match *op {
+        Op::LayerNorm { epsilon, .. } => {
+            let slots = width.div_ceil(BN_STATS_FMAX);
+            let stats = col(ops.b, &mut owned, BN_STATS_WIDTH * slots);
+            bn_stats(ops.b, &stats, &x, width, &Affine::constant(0));
+            let mv = col(ops.b, &mut owned, 2);
+            ops.b.emit(Inst::BnAggr { dst: mv.clone(), src: stats });
+            let rstd = col(ops.b, &mut owned, 1);
+            rsqrt_plus(ops.b, &rstd, &region_at(mv.tile, parts, Affine::constant(1), 1), 1.0, epsilon);
+            (Some(region_at(mv.tile, parts, Affine::constant(0), 1)), rstd)
+        }
+        Op::RmsNorm { epsilon, .. } => {
+            let s = col(ops.b, &mut owned, 1);
+            let sq = col(ops.b, &mut owned, width);
+            act(ops.b, &sq, &x, ActFunc::Square, None, Some(&s));
+            rsqrt_plus(ops.b, &s, &s, 1.0 / width as f64, epsilon);
+            (None, s)
+        }
+        ref other => return Err(format!("{} is not a norm", other.name())),
+    };
+    let result = apply_with(ops, op, vals, mean, Some(rstd), dst, DType::F32);
+    for t in owned {
+        ops.b.release(t);
+    }
+    result
 }

@@ -23,7 +23,7 @@
 //! inputs read through their views and broadcast to the output window,
 //! and immediates.
 
-use crate::builder::{region, Builder};
+use crate::builder::{region, region_at, Builder};
 use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
 use crate::ops::{Ops, Val};
@@ -54,6 +54,9 @@ struct Chain {
     n: usize,
     /// (output position, value) of the group's outputs this chain computes.
     outputs: Vec<(usize, ValueId)>,
+    /// A norm in the epilogue needs whole rows of the result: one column
+    /// block spans N, its tiles emptied side by side into one SBUF row.
+    whole_rows: bool,
 }
 
 /// Splits the group into one chain per matmul: every other node must be
@@ -70,7 +73,7 @@ fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
             chains.push((i, Vec::new()));
             continue;
         }
-        if !op.is_elementwise() {
+        if !op.is_elementwise() && !is_row_norm(info, i) {
             return Err(info.node_err(i, format!("not implemented yet: a {} epilogue after a matmul", op.name())));
         }
         let mut owners = Vec::new();
@@ -96,6 +99,14 @@ fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
         return Err(info.group_err("no matmul in the group"));
     }
     Ok(chains)
+}
+
+/// layer_norm or rms_norm over the last axis only: with whole rows of the
+/// matmul's output in SBUF, it runs in the epilogue.
+fn is_row_norm(info: &GroupInfo, i: usize) -> bool {
+    let node = &info.g.nodes[i];
+    let rank = info.shape(node.output).len();
+    matches!(node.op, Op::LayerNorm { axis, .. } | Op::RmsNorm { axis, .. } if axis + 1 == rank)
 }
 
 pub(crate) fn lower(
@@ -144,7 +155,8 @@ pub(crate) fn lower(
         let mut computed: Vec<ValueId> = vec![g.nodes[mm].output];
         computed.extend(epilogue.iter().map(|&i| g.nodes[i].output));
         let outputs = info.outputs.iter().copied().enumerate().filter(|(_, v)| computed.contains(v)).collect();
-        chains.push(Chain { mm, epilogue, out_shape, b, n, outputs });
+        let whole_rows = epilogue.iter().any(|&i| is_row_norm(info, i));
+        chains.push(Chain { mm, epilogue, out_shape, b, n, outputs, whole_rows });
     }
     for &v in info.outputs {
         if !chains.iter().any(|c| c.outputs.iter().any(|&(_, w)| w == v)) {
@@ -156,28 +168,42 @@ pub(crate) fn lower(
         return Err(info.node_err(first, "nc_matmul needs float operands, both fp32 or both narrower (nki-api.md §5)"));
     }
     let n = chains.iter().map(|c| c.n).max().unwrap_or(1);
+    let n_tiles = n.div_ceil(MATMUL_MOVING_FREE).max(1);
+    // Column tiles of the widest row a norm needs whole.
+    let row_tiles = chains.iter().filter(|c| c.whole_rows).map(|c| c.n.div_ceil(MATMUL_MOVING_FREE)).max();
+    if let Some(r) = row_tiles.filter(|&r| r > ACC_BANKS) {
+        return Err(info.group_err(format!(
+            "not implemented yet: a norm after a matmul whose rows need {r} PSUM banks (at most {ACC_BANKS})"
+        )));
+    }
+    let width = row_tiles.map_or(MATMUL_MOVING_FREE, |r| r.max(1) * MATMUL_MOVING_FREE);
 
     let origin = info.nodes.iter().map(|&i| info.describe(i)).collect();
     let mut bld = info.builder(origin);
 
     let extra_tiles = 1 + chains.iter().map(|c| c.epilogue.len()).max().unwrap_or(0) * 2;
     let blocks = blocks.unwrap_or_else(|| default_blocks(m, n, k, a_dtype, b_dtype, extra_tiles, target));
-    let blocks = MatmulBlocks {
+    let mut blocks = MatmulBlocks {
         m: blocks.m.clamp(1, m.div_ceil(PARTITIONS).max(1)),
-        n: blocks.n.clamp(1, n.div_ceil(MATMUL_MOVING_FREE).max(1)),
+        n: blocks.n.clamp(1, n_tiles),
         k: blocks.k.clamp(1, k.div_ceil(PARTITIONS).max(1)),
     };
+    if let Some(r) = row_tiles {
+        blocks.n = blocks.n.max(r);
+        blocks.m = blocks.m.min(ACC_BANKS / blocks.n);
+    }
     if blocks.m * blocks.n > ACC_BANKS {
         return Err(info.node_err(
             first,
             format!("blocks {blocks:?} need more than the {ACC_BANKS} PSUM banks kept for accumulators"),
         ));
     }
-    let need = blocks.sbuf_bytes(k, a_dtype, b_dtype, extra_tiles);
+    let need = blocks.sbuf_bytes(k, a_dtype, b_dtype, extra_tiles * width / MATMUL_MOVING_FREE);
     if need > target.sbuf_bytes_per_partition() {
+        let whole = if row_tiles.is_some() { "not implemented yet: whole rows for a norm: " } else { "" };
         return Err(info.node_err(
             first,
-            format!("blocks {blocks:?} need {need} B of SBUF per partition (Aᵀ stays resident for all of K = {k}), more than {target} has"),
+            format!("{whole}blocks {blocks:?} need {need} B of SBUF per partition (Aᵀ stays resident for all of K = {k}), more than {target} has"),
         ));
     }
     let k_tiles = k.div_ceil(PARTITIONS);
@@ -194,7 +220,8 @@ pub(crate) fn lower(
         at: bld.acquire(Memory::Sbuf, a_dtype, &[PARTITIONS, k_tiles, blocks.m * PARTITIONS]),
         bt: bld.acquire(Memory::Sbuf, b_dtype, &[PARTITIONS, 2 * blocks.k, blocks.n * MATMUL_MOVING_FREE]),
         acc: bld.acquire(Memory::Psum, DType::F32, &[PARTITIONS, blocks.m * blocks.n, MATMUL_MOVING_FREE]),
-        ct: bld.acquire(Memory::Sbuf, mm_dtype, &[PARTITIONS, MATMUL_MOVING_FREE]),
+        ct: bld.acquire(Memory::Sbuf, mm_dtype, &[PARTITIONS, width]),
+        width,
     };
     let ctx = Ctx { info, a: &a, t: &t, k, blocks };
     let batches: usize = batch.iter().product();
@@ -281,7 +308,10 @@ struct Tiles {
     bt: TileId,
     /// The block's accumulators, one PSUM bank each.
     acc: TileId,
+    /// The matmul's result in SBUF: one column tile, or a whole row.
     ct: TileId,
+    /// Free size of `ct` and of the epilogue's tiles.
+    width: usize,
 }
 
 struct Ctx<'c> {
@@ -435,10 +465,12 @@ impl Ctx<'_> {
                 }
             }
         }
+        let whole_rows = chain.whole_rows;
         for &(mi, ms, mt) in &m_tiles {
             for &(ni, ns, nt) in &n_tiles {
                 bld.set_note(info.describe(chain.mm));
-                let result = region(t.ct, mt, nt);
+                let at = if whole_rows { ns } else { 0 };
+                let result = region_at(t.ct, mt, Affine::constant(at as i64), nt);
                 let acc = slab(t.acc, mt, mi * self.blocks.n + ni, 0, nt);
                 // ScalarE and VectorE take turns emptying the accumulators:
                 // the block's tail is half as long, and VectorE, which also
@@ -456,9 +488,16 @@ impl Ctx<'_> {
                 } else {
                     bld.emit(Inst::TensorCopy { dst: result.clone(), src: acc, engine: Engine::Vector });
                 }
-                let (m_at, n_at) = (m0.clone().offset(ms as i64), n0.clone().offset(ns as i64));
-                let window = Window { index, m0: &m_at, mt, n0: &n_at, nt };
-                epilogue_and_store(bld, info, chain, result, &window)?;
+                if !whole_rows {
+                    let (m_at, n_at) = (m0.clone().offset(ms as i64), n0.clone().offset(ns as i64));
+                    let window = Window { index, m0: &m_at, mt, n0: &n_at, nt, width: t.width };
+                    epilogue_and_store(bld, info, chain, result, &window)?;
+                }
+            }
+            if whole_rows {
+                let m_at = m0.clone().offset(ms as i64);
+                let window = Window { index, m0: &m_at, mt, n0, nt: nsize, width: t.width };
+                epilogue_and_store(bld, info, chain, region(t.ct, mt, nsize), &window)?;
             }
         }
         Ok(())
@@ -472,6 +511,8 @@ struct Window<'w> {
     mt: usize,
     n0: &'w Affine,
     nt: usize,
+    /// Free size of the epilogue's tiles.
+    width: usize,
 }
 
 /// Row-major multi-index of flat index `i` in `shape`.
@@ -526,7 +567,7 @@ fn epilogue_and_store(
                     let view = info.chain_view(i, &read, StridedView::contiguous(&info.shape(read.value)))?;
                     let view = view.broadcast_to(out_shape).map_err(|e| info.node_err(i, e))?;
                     let rank = view.dims.len();
-                    let t = bld.acquire(Memory::Sbuf, info.dtype(u), &[PARTITIONS, MATMUL_MOVING_FREE]);
+                    let t = bld.acquire(Memory::Sbuf, info.dtype(u), &[PARTITIONS, w.width]);
                     held.push(t);
                     let src = HbmAccess {
                         tensor: bld.input_id(pos),
@@ -539,11 +580,15 @@ fn epilogue_and_store(
             });
         }
         let out_dtype = info.dtype(node.output);
-        let t = bld.acquire(Memory::Sbuf, out_dtype, &[PARTITIONS, MATMUL_MOVING_FREE]);
+        let t = bld.acquire(Memory::Sbuf, out_dtype, &[PARTITIONS, w.width]);
         held.push(t);
         let dst = region(t, w.mt, w.nt);
-        let mut ops = Ops::new(bld, &[PARTITIONS, MATMUL_MOVING_FREE], &[PARTITIONS, 1], w.mt, w.nt);
-        let emitted = pointwise::emit(&mut ops, &node.op, &vals, &dtypes, out_dtype, &dst);
+        let mut ops = Ops::new(bld, &[PARTITIONS, w.width], &[PARTITIONS, 1], w.mt, w.nt);
+        let emitted = if node.op.is_elementwise() {
+            pointwise::emit(&mut ops, &node.op, &vals, &dtypes, out_dtype, &dst)
+        } else {
+            crate::anchors::norm_rows(&mut ops, &node.op, &vals, &dst)
+        };
         ops.done();
         emitted.map_err(|e| info.node_err(i, e))?;
         on_chip.insert(node.output, dst);
