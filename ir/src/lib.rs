@@ -13,6 +13,7 @@ pub mod fp8;
 mod graph;
 mod infer;
 pub mod kernel;
+pub mod math;
 pub mod op;
 pub mod random;
 pub mod target;
