@@ -88,7 +88,7 @@ pub fn lower_group_with(spec: &GroupSpec, target: Target, options: LowerOptions)
         return Ok(kernel);
     }
     if first(&|op| matches!(op, Op::Attention { .. })).is_some() {
-        let kernel = attention::lower(&info, options.matmul_dtype)?;
+        let kernel = attention::lower(&info, options.matmul_dtype, target)?;
         verify_kernel(&kernel, target)
             .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;
         return Ok(kernel);
