@@ -84,7 +84,7 @@ pub fn lower_group_with(spec: &GroupSpec, target: Target, options: LowerOptions)
     let kernel = if first(&|op| matches!(op, Op::MatMul)).is_some() {
         matmul::lower(&info, options.matmul_dtype, options.matmul_blocks, target)?
     } else if first(&|op| matches!(op, Op::Attention { .. })).is_some() {
-        attention::lower(&info, options.matmul_dtype)?
+        attention::lower(&info, options.matmul_dtype, target)?
     } else if first(&|op| matches!(op, Op::Gather { .. })).is_some() {
         gather::lower(&info)?
     } else if let Some(i) = first(&|op| matches!(op, Op::Concat { .. })) {
