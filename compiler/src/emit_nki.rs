@@ -31,7 +31,7 @@ use crate::Error;
 pub fn write_nki_dir(graph: &Graph, program: &Program, dialect: Dialect, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::run(format!("error: cannot create {}: {e}", dir.display())))?;
     let mut files = Vec::new();
-    let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
+    let write = |files: &mut Vec<PathBuf>, name: &str, bytes: &[u8]| -> Result<(), Error> {
         let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(|e| Error::run(format!("error: cannot write {}: {e}", path.display())))?;
         files.push(path);
@@ -39,17 +39,19 @@ pub fn write_nki_dir(graph: &Graph, program: &Program, dialect: Dialect, dir: &P
     };
     let modules = module_names(program);
     for (call, module) in program.calls.iter().zip(&modules) {
-        write(&format!("{module}.py"), emit_kernel(&call.kernel, dialect).as_bytes())?;
+        write(&mut files, &format!("{module}.py"), emit_kernel(&call.kernel, dialect).as_bytes())?;
     }
     let host = HostPlan::new(graph, program)?;
     let weights: Vec<(String, &trnc_ir::Tensor)> = host.weights.iter().map(|(n, t)| (n.clone(), *t)).collect();
-    let bytes = trnc_ir::weights::encode_safetensors(&weights).map_err(|e| Error::run(format!("error: {e}")))?;
-    write("weights.safetensors", &bytes)?;
-    write("model.py", model_py(program, &host, &modules, dialect).as_bytes())?;
+    // Streamed to the file: the weights are the bulk of the output.
+    let path = dir.join("weights.safetensors");
+    trnc_ir::weights::save_safetensors(&path, &weights).map_err(|e| Error::run(format!("error: {e}")))?;
+    files.push(path);
+    write(&mut files, "model.py", model_py(program, &host, &modules, dialect).as_bytes())?;
     let report = serde_json::to_string_pretty(&report_json(program, &modules, dialect)).unwrap_or_default() + "\n";
-    write("report.json", report.as_bytes())?;
-    write("README.md", readme(program, &host, &modules, dialect).as_bytes())?;
-    write("ruff.toml", ruff_toml(&modules).as_bytes())?;
+    write(&mut files, "report.json", report.as_bytes())?;
+    write(&mut files, "README.md", readme(program, &host, &modules, dialect).as_bytes())?;
+    write(&mut files, "ruff.toml", ruff_toml(&modules).as_bytes())?;
     Ok(files)
 }
 

@@ -85,6 +85,7 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
     let mut splits = Vec::new();
     let mut materialized = HashSet::new();
     let mut choices = Vec::new();
+    let parts = Parts { g: &g, producers: g.producers(), users: g.users(), target, options };
     for group in &plan.groups {
         let name = format!("{}_k{}_{}", g.name, group.id, group.kind.name().replace('-', "_"));
         let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &group.inputs, outputs: &group.outputs, name };
@@ -100,7 +101,7 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
             // op; the plan stays what fusion decided.
             Err(e) if needs_split(&e.message) => {
                 splits.push((group.id, e.message.clone()));
-                lower_split(&g, group, target, options, &mut calls, &mut materialized)?;
+                lower_split(&parts, group, &mut calls, &mut materialized)?;
             }
             Err(e) => {
                 return Err(Error::run(format!("error: cannot lower kernel {} ({}): {e}", group.id, group.kind.name())))
@@ -115,16 +116,26 @@ fn needs_split(message: &str) -> bool {
     message.starts_with("not implemented yet") || message.contains("non-contiguous view")
 }
 
+/// What lowering a group in parts needs; the graph's producers and users
+/// are computed once per program, not once per part (which made lowering
+/// quadratic in the depth of a model).
+struct Parts<'g> {
+    g: &'g Graph,
+    producers: Vec<Option<usize>>,
+    users: Vec<Vec<usize>>,
+    target: Target,
+    options: LowerOptions,
+}
+
 /// Lowers `group` as segments that start at each anchor (matmul, row
 /// reduction, ...); a segment that still fails is lowered op by op.
 fn lower_split(
-    g: &Graph,
+    parts: &Parts,
     group: &Group,
-    target: Target,
-    options: LowerOptions,
     calls: &mut Vec<KernelCall>,
     materialized: &mut HashSet<ValueId>,
 ) -> Result<(), Error> {
+    let g = parts.g;
     let mut segments: Vec<Vec<usize>> = Vec::new();
     for &i in &group.nodes {
         let anchor = matches!(role(g, &g.nodes[i]), Role::Anchor(_));
@@ -134,9 +145,9 @@ fn lower_split(
         }
     }
     for seg in segments {
-        if lower_nodes(g, group.id, &seg, target, options, calls, materialized).is_err() {
+        if lower_nodes(parts, group.id, &seg, calls, materialized).is_err() {
             for &i in &seg {
-                lower_nodes(g, group.id, &[i], target, options, calls, materialized)?;
+                lower_nodes(parts, group.id, &[i], calls, materialized)?;
             }
         }
     }
@@ -148,16 +159,14 @@ fn lower_split(
 /// pattern can describe (heads merged by transpose + reshape) is first
 /// materialised by a copy kernel, then read as a plain input.
 fn lower_nodes(
-    g: &Graph,
+    parts: &Parts,
     group: usize,
     nodes: &[usize],
-    target: Target,
-    options: LowerOptions,
     calls: &mut Vec<KernelCall>,
     materialized: &mut HashSet<ValueId>,
 ) -> Result<(), Error> {
-    let producers = g.producers();
-    let users = g.users();
+    let Parts { g, producers, users, target, options } = parts;
+    let (g, target, options) = (*g, *target, *options);
     let is_view = |i: usize| role(g, &g.nodes[i]) == Role::View;
     loop {
         let source = |mut v: ValueId| {
@@ -179,7 +188,7 @@ fn lower_nodes(
         let outputs: Vec<ValueId> = nodes
             .iter()
             .map(|&i| g.nodes[i].output)
-            .filter(|&v| g.outputs.contains(&v) || reads_outside(g, &users, v, nodes))
+            .filter(|&v| g.outputs.contains(&v) || reads_outside(g, users, v, nodes))
             .collect();
         let name = format!("{}_k{}_part{}", g.name, group, calls.len());
         let spec = GroupSpec { graph: g, nodes, inputs: &inputs, outputs: &outputs, name };
@@ -207,7 +216,7 @@ fn lower_nodes(
                     return Err(Error::run(format!("error: cannot lower kernel {group}: {e}")));
                 };
                 materialized.insert(g.nodes[j].output);
-                lower_nodes(g, group, &[j], target, options, calls, materialized)?;
+                lower_nodes(parts, group, &[j], calls, materialized)?;
             }
             Err(e) => return Err(Error::run(format!("error: cannot lower kernel {group}: {e}"))),
         }

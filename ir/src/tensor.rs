@@ -151,24 +151,41 @@ impl Tensor {
     /// Little-endian bytes in the dtype's own encoding (safetensors, .npy).
     pub fn to_le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * self.dtype.size_bytes());
+        self.extend_le_bytes(0..self.len(), &mut out);
+        out
+    }
+
+    /// Writes [`Tensor::to_le_bytes`] to `w` a block at a time, so that a
+    /// large tensor is never held twice in memory.
+    pub fn write_le_bytes(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        const BLOCK: usize = 1 << 14;
+        let mut buf = Vec::with_capacity(BLOCK.min(self.len()) * self.dtype.size_bytes());
+        for start in (0..self.len()).step_by(BLOCK) {
+            buf.clear();
+            self.extend_le_bytes(start..(start + BLOCK).min(self.len()), &mut buf);
+            w.write_all(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the encoding of the elements in `range` to `out`.
+    fn extend_le_bytes(&self, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
         match &self.data {
-            Data::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::Bool(v) => out.extend(v.iter().map(|&b| u8::from(b))),
+            Data::I64(v) => out.extend(v[range].iter().flat_map(|x| x.to_le_bytes())),
+            Data::I32(v) => out.extend(v[range].iter().flat_map(|x| x.to_le_bytes())),
+            Data::Bool(v) => out.extend(v[range].iter().map(|&b| u8::from(b))),
             Data::Float(v) => {
-                for &x in v {
-                    match self.dtype {
-                        DType::F32 => out.extend_from_slice(&x.to_le_bytes()),
-                        DType::F16 => out.extend_from_slice(&half::f16::from_f32(x).to_le_bytes()),
-                        DType::BF16 => out.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes()),
-                        DType::F8E4M3 => out.push(crate::fp8::encode_e4m3(x)),
-                        DType::F8E5M2 => out.push(crate::fp8::encode_e5m2(x)),
-                        _ => unreachable!("float storage has a float dtype"),
-                    }
+                let v = &v[range];
+                match self.dtype {
+                    DType::F32 => out.extend(v.iter().flat_map(|x| x.to_le_bytes())),
+                    DType::F16 => out.extend(v.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes())),
+                    DType::BF16 => out.extend(v.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())),
+                    DType::F8E4M3 => out.extend(v.iter().map(|&x| crate::fp8::encode_e4m3(x))),
+                    DType::F8E5M2 => out.extend(v.iter().map(|&x| crate::fp8::encode_e5m2(x))),
+                    _ => unreachable!("float storage has a float dtype"),
                 }
             }
         }
-        out
     }
 
     /// Decodes little-endian bytes in the dtype's own encoding.

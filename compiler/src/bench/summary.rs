@@ -178,7 +178,7 @@ fn wall_clock_tables(r: &Results, w: &WallClock, s: &mut String) {
     let cell = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.2}"));
     let _ = writeln!(
         s,
-        "\n## Wall clock\n\nMedians of {} runs after a warm-up, in ms, on {} (commit {}); compile = load + passes + `build_program` (fusion, lowering to kernel IR for {}) + emission (printing the kernels). ± is the runs' robust relative spread (1.4826 × MAD / median).\n",
+        "\n## Wall clock\n\nMedians of {} runs after a warm-up, in ms, on {} (commit {}); compile = load + passes + `build_program` (fusion, lowering to kernel IR for {}) + emission (the NKI directory, as `trnc compile --emit nki` writes it: kernels, model.py, weights, report). ± is the runs' robust relative spread (1.4826 × MAD / median).\n",
         w.runs,
         r.host,
         r.wall_clock_commit.as_deref().unwrap_or(&r.commit),

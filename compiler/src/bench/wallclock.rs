@@ -4,6 +4,7 @@
 //! runs, which the comparison turns into its threshold.
 
 use crate::bench::zoo::ZooModel;
+use crate::emit_nki::write_nki_dir;
 use crate::execute::{execute, Backend};
 use crate::passes::{run_pipeline, PipelineOptions, DEFAULT_PIPELINE};
 use crate::program::{build_program, simulate_program};
@@ -11,7 +12,7 @@ use crate::Error;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Instant;
-use trnc_ir::kernel::print::print_kernel;
+use trnc_backend_neuron::nki::Dialect;
 use trnc_ir::Target;
 
 /// Compile times are measured for this target (the CLI's default).
@@ -95,7 +96,7 @@ fn round6(x: f64) -> f64 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timing {
     pub model: String,
-    /// `compile`, `load`, `pass03:cse`, `build_program`, `emit`,
+    /// `compile`, `load`, `pass03:cse`, `build_program`, `emit` (NKI),
     /// `run:reference`, `run:sim`, `onnxruntime:session`.
     pub figure: String,
     pub sample: Sample,
@@ -165,12 +166,18 @@ fn ms_since(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1e3
 }
 
-/// One compile of `model` from its file, stage by stage (ms): load (parse
-/// or import), each pass of the default pipeline, `build_program`
-/// (narrowing, fusion planning, lowering to kernel IR), `emit` (printing
-/// the kernels; NKI emission replaces it once it lands), then `compile`,
-/// the whole.
-fn compile_once(model: &ZooModel, root: &Path) -> Result<Vec<(String, f64)>, Error> {
+/// One compile of `model` from its file, stage by stage (ms), doing what
+/// `trnc compile --emit nki --output-dir DIR` does: load (parse or
+/// import), each pass of the default pipeline, `build_program`
+/// (narrowing, fusion planning, lowering to kernel IR), `emit` (the NKI
+/// directory: kernel modules, model.py, weights, report, README, written
+/// to `out`), then `compile`, the whole.
+fn compile_once(model: &ZooModel, root: &Path, out: &Path) -> Result<Vec<(String, f64)>, Error> {
+    // A fresh directory each time, as a first compile writes it; clearing
+    // it is not part of the compile.
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| Error::run(format!("error: cannot clear {}: {e}", out.display())))?;
+    }
     let start = Instant::now();
     let mut stages = Vec::new();
     let t = Instant::now();
@@ -184,8 +191,7 @@ fn compile_once(model: &ZooModel, root: &Path) -> Result<Vec<(String, f64)>, Err
     let program = build_program(&g, COMPILE_TARGET)?;
     stages.push(("build_program".to_string(), ms_since(t)));
     let t = Instant::now();
-    let text_len: usize = program.calls.iter().map(|c| print_kernel(&c.kernel).len()).sum();
-    std::hint::black_box(text_len);
+    write_nki_dir(&g, &program, Dialect::Current, out)?;
     stages.push(("emit".to_string(), ms_since(t)));
     stages.push(("compile".to_string(), ms_since(start)));
     Ok(stages)
@@ -203,7 +209,11 @@ fn repeat<T>(runs: usize, mut f: impl FnMut() -> Result<T, Error>, ms_of: impl F
 
 /// Compile timings of `model` over `runs` runs.
 pub fn measure_compile(model: &ZooModel, root: &Path, runs: usize) -> Result<Vec<Timing>, Error> {
-    let all = repeat(runs, || compile_once(model, root), |s| s.last().map_or(0.0, |x| x.1))?;
+    let out = std::env::temp_dir().join(format!("trnc-bench-{}-{}", std::process::id(), model.name));
+    let all = repeat(runs, || compile_once(model, root, &out), |s| s.last().map_or(0.0, |x| x.1));
+    // Best effort: a leftover folder in the temporary directory is harmless.
+    let _ = std::fs::remove_dir_all(&out);
+    let all = all?;
     let names: Vec<String> = all[0].iter().map(|(n, _)| n.clone()).collect();
     Ok(names
         .iter()

@@ -7,8 +7,10 @@
 //! a fused program always runs on the reference backend.
 
 mod cost;
+mod dag;
 mod explain;
 mod plan;
+mod queue;
 mod role;
 
 pub use explain::explain;

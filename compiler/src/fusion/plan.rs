@@ -10,8 +10,11 @@
 //! SBUF. Every edge left between groups keeps the reason it was refused.
 
 use super::cost::{external_inputs, sbuf_estimate, value_bytes};
+use super::dag::GroupDag;
+use super::queue::{Candidate, Queue};
 use super::role::{role, row_axis, Anchor, Role};
 use super::{FusionPlan, Group, Refusal};
+use std::collections::{BTreeMap, BTreeSet};
 use trnc_ir::{broadcast_shapes, Graph, Op, Target, ValueId};
 
 pub(super) struct Planner<'g> {
@@ -27,16 +30,10 @@ pub(super) struct Planner<'g> {
     pub group_of: Vec<usize>,
     /// Members of each group, in node order; empty once merged away.
     pub members: Vec<Vec<usize>>,
+    /// Edges between live groups, kept up to date by every merge.
+    dag: GroupDag,
     /// How messages number groups: by final kernel number once known.
     display: Vec<usize>,
-}
-
-/// A merge the planner may make, with the bytes it saves.
-#[derive(Clone, Copy, Debug)]
-struct Candidate {
-    saving: u64,
-    from: usize,
-    into: usize,
 }
 
 impl<'g> Planner<'g> {
@@ -85,6 +82,7 @@ impl<'g> Planner<'g> {
             is_output,
             group_of: vec![usize::MAX; n],
             members: Vec::new(),
+            dag: GroupDag::new(0, []),
             display: Vec::new(),
         };
         for i in 0..n {
@@ -100,6 +98,14 @@ impl<'g> Planner<'g> {
                 p.members.push(vec![i]);
             }
         }
+        let edges: Vec<(usize, usize)> = (0..p.members.len())
+            .flat_map(|gid| {
+                let v = g.nodes[p.members[gid][0]].output;
+                p.readers[v.index()].iter().map(move |&r| (gid, r))
+            })
+            .map(|(gid, r)| (gid, p.group_of[r]))
+            .collect();
+        p.dag = GroupDag::new(p.members.len(), edges);
         p
     }
 
@@ -125,32 +131,7 @@ impl<'g> Planner<'g> {
 
     /// Groups that read a value produced in group `gid`.
     fn successors(&self, gid: usize) -> Vec<usize> {
-        let mut out: Vec<usize> = self.members[gid]
-            .iter()
-            .flat_map(|&i| self.readers[self.g.nodes[i].output.index()].iter())
-            .map(|&r| self.group_of[r])
-            .filter(|&h| h != gid)
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// True if `to` is reachable from `from` through some third group.
-    fn indirect_path(&self, from: usize, to: usize) -> Option<usize> {
-        let mut seen = vec![false; self.members.len()];
-        let mut stack: Vec<(usize, usize)> =
-            self.successors(from).into_iter().filter(|&s| s != to).map(|s| (s, s)).collect();
-        while let Some((gid, via)) = stack.pop() {
-            if gid == to {
-                return Some(via);
-            }
-            if std::mem::replace(&mut seen[gid], true) {
-                continue;
-            }
-            stack.extend(self.successors(gid).into_iter().map(|s| (s, via)));
-        }
-        None
+        self.dag.successors(gid).iter().copied().collect()
     }
 
     pub fn anchors(&self, nodes: &[usize]) -> Vec<(Anchor, usize)> {
@@ -198,11 +179,17 @@ impl<'g> Planner<'g> {
     /// Why the groups `p` (producer) and `c` (consumer) cannot become one
     /// kernel; `None` if they can.
     fn refuse(&self, p: usize, c: usize) -> Option<String> {
-        let g = self.g;
-        let name = |v: ValueId| format!("%{}", g.name_of(v));
-        if let Some(via) = self.indirect_path(p, c) {
+        if let Some(via) = self.dag.indirect_path(p, c) {
             return Some(format!("fusing would create a cycle through kernel {}", self.display[via]));
         }
+        self.refuse_kernel(p, c)
+    }
+
+    /// [`Planner::refuse`] but for cycles: the reasons that depend on the
+    /// two groups alone, which merges of other groups leave unchanged.
+    fn refuse_kernel(&self, p: usize, c: usize) -> Option<String> {
+        let g = self.g;
+        let name = |v: ValueId| format!("%{}", g.name_of(v));
         // Operands that an anchor of c streams from HBM tile by tile.
         for &(a, i) in &self.anchors(&self.members[c]) {
             if !matches!(a, Anchor::MatMul | Anchor::Attention | Anchor::Gather) {
@@ -325,83 +312,124 @@ impl<'g> Planner<'g> {
         }
         self.members[into].extend(moved);
         self.members[into].sort_unstable();
+        self.dag.merge(from, into);
     }
 
     /// Producer → consumer pairs of live groups, in a deterministic order.
     fn edges(&self) -> Vec<(usize, usize)> {
-        let mut out: Vec<(usize, usize)> = (0..self.members.len())
+        (0..self.members.len())
             .filter(|&p| !self.members[p].is_empty())
-            .flat_map(|p| self.successors(p).into_iter().map(move |c| (p, c)))
-            .collect();
-        out.sort_unstable();
-        out
+            .flat_map(|p| self.dag.successors(p).iter().map(move |&c| (p, c)))
+            .collect()
     }
 
-    fn best(&self, candidates: impl Iterator<Item = Candidate>) -> Option<Candidate> {
-        candidates
-            .filter(|c| c.saving > 0)
-            .max_by(|a, b| a.saving.cmp(&b.saving).then(b.into.cmp(&a.into)).then(b.from.cmp(&a.from)))
+    /// Queues the merge of `p` into `c` if the two groups make a kernel
+    /// and it saves bytes. Whether a path through a third group forbids it
+    /// is checked when it comes first: a merge elsewhere can create such a
+    /// path, but never remove one.
+    fn push_producer(&self, queue: &mut Queue, p: usize, c: usize) {
+        if self.refuse_kernel(p, c).is_none() {
+            let saving = self.saving(p, c);
+            if saving > 0 {
+                queue.push(Candidate { saving, from: p, into: c });
+            }
+        }
     }
 
+    /// Merges, one at a time, the legal producer → consumer pair that saves
+    /// the most bytes. The saving and the legality of a pair depend only on
+    /// the two groups' members and on which groups read their values, so a
+    /// merge changes them for pairs touching the merged group only: those
+    /// are priced again, the rest keep their place in the queue.
     pub fn fuse_producers(&mut self) {
-        loop {
-            let candidates: Vec<Candidate> = self
-                .edges()
-                .into_iter()
-                .filter(|&(p, c)| self.refuse(p, c).is_none())
-                .map(|(p, c)| Candidate { saving: self.saving(p, c), from: p, into: c })
-                .collect();
-            match self.best(candidates.into_iter()) {
-                Some(c) => self.merge(c.from, c.into),
-                None => return,
+        let mut queue = Queue::default();
+        for (p, c) in self.edges() {
+            self.push_producer(&mut queue, p, c);
+        }
+        while let Some(best) = queue.pop() {
+            if self.dag.indirect_path(best.from, best.into).is_some() {
+                continue;
+            }
+            self.merge(best.from, best.into);
+            queue.drop_touching(best.from);
+            queue.drop_touching(best.into);
+            let g = best.into;
+            for p in self.dag.predecessors(g).iter().copied().collect::<Vec<_>>() {
+                self.push_producer(&mut queue, p, g);
+            }
+            for c in self.successors(g) {
+                self.push_producer(&mut queue, g, c);
             }
         }
     }
 
     /// Siblings: groups that read the same large input (the Q, K and V
     /// projections of one activation; elementwise chains of one input)
-    /// become one kernel that reads it once.
+    /// become one kernel that reads it once. Only groups sharing an input
+    /// can save anything, so candidates are found through the readers of
+    /// each input, and a merge re-prices the pairs of the merged group.
     pub fn fuse_siblings(&mut self) {
-        loop {
-            let mut candidates = Vec::new();
-            for a in 0..self.members.len() {
-                for b in a + 1..self.members.len() {
-                    if let Some(saving) = self.sibling_saving(a, b) {
-                        candidates.push(Candidate { saving, from: b, into: a });
-                    }
+        let mut inputs: Vec<Vec<ValueId>> = vec![Vec::new(); self.members.len()];
+        let mut readers: BTreeMap<ValueId, BTreeSet<usize>> = BTreeMap::new();
+        for a in (0..self.members.len()).filter(|&a| !self.members[a].is_empty()) {
+            inputs[a] = self.shared_inputs(a);
+            inputs[a].iter().for_each(|&v| _ = readers.entry(v).or_default().insert(a));
+        }
+        let mut pairs = BTreeSet::new();
+        for set in readers.values() {
+            for &a in set {
+                pairs.extend(set.range(a + 1..).map(|&b| (a, b)));
+            }
+        }
+        let mut queue = Queue::default();
+        for (a, b) in pairs {
+            self.push_siblings(&mut queue, &inputs, a, b);
+        }
+        while let Some(best) = queue.pop() {
+            let (a, b) = (best.into, best.from);
+            if self.dag.indirect_path(a, b).is_some() || self.dag.indirect_path(b, a).is_some() {
+                continue;
+            }
+            self.merge(b, a);
+            queue.drop_touching(a);
+            queue.drop_touching(b);
+            for gid in [a, b] {
+                for v in std::mem::take(&mut inputs[gid]) {
+                    readers.entry(v).or_default().remove(&gid);
                 }
             }
-            match self.best(candidates.into_iter()) {
-                Some(c) => self.merge(c.from, c.into),
-                None => return,
+            inputs[a] = self.shared_inputs(a);
+            inputs[a].iter().for_each(|&v| _ = readers.entry(v).or_default().insert(a));
+            let others: BTreeSet<usize> =
+                inputs[a].iter().flat_map(|v| readers[v].iter().copied()).filter(|&x| x != a).collect();
+            for x in others {
+                self.push_siblings(&mut queue, &inputs, a.min(x), a.max(x));
             }
         }
     }
 
-    fn sibling_saving(&self, a: usize, b: usize) -> Option<u64> {
-        if self.members[a].is_empty() || self.members[b].is_empty() {
-            return None;
-        }
-        let ins_a = external_inputs(self, &self.members[a]);
-        let ins_b = external_inputs(self, &self.members[b]);
-        // Small constants are immediates in a kernel, not HBM reads.
-        let saving: u64 = ins_a
-            .iter()
-            .filter(|v| ins_b.contains(v))
-            .filter(|v| {
-                !self.producer[v.index()].is_some_and(|i| self.roles[i] == Role::Const) || value_bytes(self.g, **v) > 64
+    /// The external inputs of a group that a sibling reading them too
+    /// would save: small constants are immediates in a kernel, not HBM reads.
+    fn shared_inputs(&self, a: usize) -> Vec<ValueId> {
+        external_inputs(self, &self.members[a])
+            .into_iter()
+            .filter(|&v| {
+                !self.producer[v.index()].is_some_and(|i| self.roles[i] == Role::Const) || value_bytes(self.g, v) > 64
             })
-            .map(|&v| value_bytes(self.g, v))
-            .sum();
-        if saving == 0
-            || self.successors(a).contains(&b)
-            || self.successors(b).contains(&a)
-            || self.indirect_path(a, b).is_some()
-            || self.indirect_path(b, a).is_some()
-        {
-            return None;
+            .collect()
+    }
+
+    /// Queues the merge of siblings `b` into `a` (`a < b`) if they make a
+    /// kernel, save bytes and no edge joins them; paths through third
+    /// groups are checked when the pair comes first, as for producers.
+    fn push_siblings(&self, queue: &mut Queue, inputs: &[Vec<ValueId>], a: usize, b: usize) {
+        let saving: u64 = inputs[a].iter().filter(|v| inputs[b].contains(v)).map(|&v| value_bytes(self.g, v)).sum();
+        if saving == 0 || self.dag.has_edge(a, b) || self.dag.has_edge(b, a) {
+            return;
         }
-        self.kernel_problem(&self.union(a, b)).is_none().then_some(saving)
+        if self.kernel_problem(&self.union(a, b)).is_none() {
+            queue.push(Candidate { saving, from: b, into: a });
+        }
     }
 
     /// Groups in a topological order (ties broken by first node), with
@@ -470,3 +498,7 @@ impl Anchor {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -46,12 +46,14 @@ use trnc_ir::Graph;
 /// Imports an ONNX model file into a verified graph with static shapes.
 /// External data files are read from the model's folder.
 pub fn import_file(path: &Path, options: &LoadOptions) -> Result<Graph, Error> {
-    let bytes = crate::load::read_file(path)?;
+    // The initializers' raw data are slices of the mapped file, not copies.
+    let bytes = crate::load::map_file(path)?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    import_bytes(&bytes, Some(base_dir), options).map_err(|e| match e.message.strip_prefix("error: ") {
+    let imported = model::decode_model(bytes).and_then(|model| import::import_model(&model, Some(base_dir), options));
+    imported.map_err(|e| match e.message.strip_prefix("error: ") {
         Some(rest) => Error { kind: e.kind, message: format!("error: {}: {rest}", path.display()) },
         None => e,
     })

@@ -19,7 +19,8 @@ pub fn bad(message: impl std::fmt::Display) -> Error {
     Error::bad_input(format!("error: {message}"))
 }
 
-pub fn decode_model(bytes: &[u8]) -> Result<ModelProto, Error> {
+/// Decodes a model. From a `Bytes` buffer, `raw_data` fields share it.
+pub fn decode_model(bytes: impl prost::bytes::Buf) -> Result<ModelProto, Error> {
     let model = ModelProto::decode(bytes)
         .map_err(|e| bad(format!("not a valid ONNX model: the protobuf does not decode ({e})")))?;
     if model.graph.is_none() {

@@ -4,6 +4,7 @@
 
 use super::dtype::{dtype_from_onnx, onnx_dtype_name};
 use super::proto::{TensorProto, DATA_LOCATION_EXTERNAL};
+use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path};
 use trnc_ir::{format_shape, DType, Tensor};
@@ -18,12 +19,12 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
     let (Some(count), Some(byte_len)) = (count, byte_len) else {
         return Err(format!("shape {} has too many elements", format_shape(&shape)));
     };
-    let bytes = if t.data_location == DATA_LOCATION_EXTERNAL {
-        read_external(t, base_dir, byte_len)?
+    let bytes: Cow<[u8]> = if t.data_location == DATA_LOCATION_EXTERNAL {
+        Cow::Owned(read_external(t, base_dir, byte_len)?)
     } else if !t.raw_data.is_empty() || count == 0 {
-        t.raw_data.clone()
+        Cow::Borrowed(&t.raw_data)
     } else {
-        typed_field_bytes(t, dtype)?
+        Cow::Owned(typed_field_bytes(t, dtype)?)
     };
     if bytes.len() != byte_len {
         let have = bytes.len() / dtype.size_bytes().max(1);
