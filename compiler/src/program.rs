@@ -86,16 +86,22 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
     let mut materialized = HashSet::new();
     let mut choices = Vec::new();
     let parts = Parts { g: &g, producers: g.producers(), users: g.users(), target, options };
+    let transposed = written_transposed(&parts);
+    // Values written in a transposed layout so far: readers read that.
+    let mut written_as: HashMap<ValueId, ValueId> = HashMap::new();
     for group in &plan.groups {
         let name = format!("{}_k{}_{}", g.name, group.id, group.kind.name().replace('-', "_"));
-        let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &group.inputs, outputs: &group.outputs, name };
+        let inputs: Vec<ValueId> = group.inputs.iter().map(|v| *written_as.get(v).unwrap_or(v)).collect();
+        let outputs: Vec<ValueId> = group.outputs.iter().map(|v| *transposed.get(v).unwrap_or(v)).collect();
+        let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &inputs, outputs: &outputs, name };
         match lower_cheapest(&spec, target, options, &mut choices) {
-            Ok(kernel) => calls.push(KernelCall {
-                group: group.id,
-                kernel,
-                inputs: group.inputs.clone(),
-                outputs: group.outputs.clone(),
-            }),
+            Ok(kernel) => {
+                for (v, t) in group.outputs.iter().zip(&outputs).filter(|(v, t)| v != t) {
+                    written_as.insert(*v, *t);
+                    materialized.insert(*t);
+                }
+                calls.push(KernelCall { group: group.id, kernel, inputs, outputs });
+            }
             // A fused group that kernels/ cannot build yet runs as smaller
             // kernels, one per anchor with its elementwise ops, then one per
             // op; the plan stays what fusion decided.
@@ -109,6 +115,27 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
         }
     }
     Ok(Program { graph: g, target, plan, calls, splits, choices, output_dtypes })
+}
+
+/// Attention results whose one reader is a transpose (heads merged by
+/// transpose + reshape, which no access pattern can read): the attention
+/// kernel writes the transposed layout itself (`GroupInfo::output_view`),
+/// rather than a copy kernel moving the result again.
+fn written_transposed(p: &Parts) -> HashMap<ValueId, ValueId> {
+    let g = p.g;
+    let mut out = HashMap::new();
+    for n in &g.nodes {
+        let v = n.output;
+        if !matches!(n.op, Op::Attention { .. }) || g.outputs.contains(&v) {
+            continue;
+        }
+        if let [j] = p.users[v.index()][..] {
+            if matches!(g.nodes[j].op, Op::Transpose { .. }) {
+                out.insert(v, g.nodes[j].output);
+            }
+        }
+    }
+    out
 }
 
 /// Errors after which a group is lowered in smaller pieces.

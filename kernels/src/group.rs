@@ -104,7 +104,8 @@ impl<'a> GroupInfo<'a> {
             }
         }
         for &v in self.outputs {
-            if !self.producer[v.index()].is_some_and(|i| self.member[i]) {
+            let through_view = self.transposed_output(v).is_some();
+            if !through_view && !self.producer[v.index()].is_some_and(|i| self.member[i]) {
                 return Err(LowerError::group(
                     &self.name,
                     format!("output %{} is not computed by a node of the group", g.name_of(v)),
@@ -158,6 +159,41 @@ impl<'a> GroupInfo<'a> {
 
     pub fn output_pos(&self, v: ValueId) -> Option<usize> {
         self.output_pos.get(&v).copied()
+    }
+
+    /// For an output that is a transpose of a value the group computes:
+    /// that value and the permutation.
+    fn transposed_output(&self, w: ValueId) -> Option<(ValueId, &[usize])> {
+        let j = self.producer(w)?;
+        match &self.g.nodes[j].op {
+            Op::Transpose { perm } if !self.member[j] => {
+                let v = self.g.nodes[j].inputs[0];
+                self.producer(v).is_some_and(|i| self.member[i]).then_some((v, &perm[..]))
+            }
+            _ => None,
+        }
+    }
+
+    /// Where the kernel writes `v`: the output's position and its layout in
+    /// `v`'s own index space. The output may be a transpose of `v` that a
+    /// consumer needs contiguous (attention heads merged by transpose and
+    /// reshape): the kernel then writes through the permutation instead of
+    /// a copy kernel moving the data again.
+    pub fn output_view(&self, v: ValueId) -> Option<(usize, StridedView)> {
+        if let Some(pos) = self.output_pos(v) {
+            return Some((pos, StridedView::contiguous(&self.shape(v))));
+        }
+        self.outputs.iter().enumerate().find_map(|(pos, &w)| {
+            let (src, perm) = self.transposed_output(w).filter(|(src, _)| *src == v)?;
+            let written = StridedView::contiguous(&self.shape(w));
+            // Axis a of the output is axis perm[a] of v.
+            let mut dims = vec![(0, 0); perm.len()];
+            for (a, &p) in perm.iter().enumerate() {
+                dims[p] = written.dims[a];
+            }
+            debug_assert_eq!(dims.iter().map(|d| d.1).collect::<Vec<_>>(), self.shape(src));
+            Some((pos, StridedView { offset: 0, dims }))
+        })
     }
 
     pub fn shape(&self, v: ValueId) -> Vec<usize> {

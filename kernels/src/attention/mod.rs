@@ -188,7 +188,10 @@ pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>, target: Targe
     b.set_note(info.describe(node));
     let t = softmax::Tiles::acquire(&mut b, &plan, &dims, &dtypes, out_dtype);
     let mut loads = Loads::new(&mut b, &plan, &dims, &dtypes, mask_dtype);
-    let out = View { input: 0, view: StridedView::contiguous(&out_shape) };
+    let (out_pos, out_view) = info
+        .output_view(g.nodes[node].output)
+        .ok_or_else(|| info.node_err(node, "the kernel does not write the attention's result"))?;
+    let out = View { input: out_pos, view: out_view };
     // Every (head group, query tile) in order, so that the next one's loads
     // can be issued ahead of this one's compute (the DMA queues run ahead
     // of the engines, trainium.md §1.2).
@@ -224,7 +227,7 @@ pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>, target: Targe
         }
         // One store per query tile when the heads' rows are contiguous in
         // the output, else one per head as soon as it is done.
-        let (rs, _) = out.strides();
+        let (rs, cs) = out.strides();
         let per_store = if out.run(plan.group, dims.dv) > dims.dv { plan.group } else { 1 };
         for h in 0..plan.group {
             let ctx = softmax::QueryTile { group: &g, head: h, q0, rows, q_rows: t.q_rows[slot], slot };
@@ -238,9 +241,9 @@ pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>, target: Targe
                 *last += h0;
             }
             let dst = HbmAccess {
-                tensor: b.output_id(0),
+                tensor: b.output_id(out.input),
                 offset: out.at(&head_index, q0, 0),
-                pattern: vec![(rs, rows), (out.head_stride(), per_store), (1, dims.dv)],
+                pattern: vec![(rs, rows), (out.head_stride(), per_store), (cs, dims.dv)],
             };
             let src = TileAccess {
                 tile: t.out[slot],
