@@ -8,6 +8,7 @@ use trnc_backend_neuron::cost::{estimate, Estimate};
 use trnc_ir::Op;
 
 pub struct Report {
+    pub target: trnc_ir::Target,
     pub kernels: Vec<Estimate>,
     /// (kernel, alternative, estimated ns) from `Program::choices`.
     pub choices: Vec<(String, String, f64)>,
@@ -25,6 +26,7 @@ pub fn report(p: &Program) -> Report {
     let minimum_hbm_bytes =
         weights + g.inputs.iter().map(|&v| bytes(v)).sum::<u64>() + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>();
     Report {
+        target: p.target,
         kernels: p.calls.iter().map(|c| estimate(&c.kernel, p.target)).collect(),
         choices: p.choices.clone(),
         minimum_hbm_bytes,
@@ -33,7 +35,9 @@ pub fn report(p: &Program) -> Report {
 
 impl Report {
     pub fn total_ns(&self) -> f64 {
-        self.kernels.iter().map(|e| e.total_ns).sum()
+        // Not `sum()`: a float sum of nothing is -0.0, and a program with no
+        // kernels (every output a constant) takes 0 ns.
+        self.kernels.iter().fold(0.0, |total, e| total + e.total_ns)
     }
 
     pub fn hbm_bytes(&self) -> u64 {
@@ -67,7 +71,7 @@ impl Report {
             })
             .collect();
         json!({
-            "target": self.kernels.first().map(|e| e.target.name()).unwrap_or(""),
+            "target": self.target.name(),
             "kernels": kernels,
             "total": {
                 "time_ns": round3(self.total_ns()),

@@ -6,11 +6,16 @@
 //! yet" and the program lowers it as a gather kernel and a row kernel.
 //! Negative indices are wrapped on the engines before the DMA, as the
 //! graph's gather does.
+//!
+//! A gather along axis `a` of a table [O.., R, I..] is the same lookup
+//! repeated for every outer index o: rows of I.. contiguous elements,
+//! `o · R · I` into the table, land at `[o, t, ..]` of the result. The
+//! indices are loaded and wrapped once per tile, outside those loops.
 
-use crate::builder::region;
+use crate::builder::{region, Builder};
 use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
-use crate::tiling::{split, walk_piece};
+use crate::tiling::{scale, split, walk_piece, walk_range};
 use trnc_ir::kernel::{Affine, AluOp, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand};
 use trnc_ir::target::PARTITIONS;
 use trnc_ir::{DType, Op};
@@ -27,9 +32,6 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
         return Err(at.map_or_else(|| info.group_err(msg), |i| info.node_err(i, msg)));
     };
     let Op::Gather { axis } = g.nodes[node].op else { return Err(info.node_err(node, "not a gather")) };
-    if axis != 0 {
-        return Err(info.node_err(node, "not implemented yet: a gather along an axis other than 0"));
-    }
     let (table_v, index_v) = (g.nodes[node].inputs[0], g.nodes[node].inputs[1]);
     let plain_input = |v| -> Result<usize, LowerError> {
         let read = info.resolve(node, v)?;
@@ -43,8 +45,8 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
         return Err(info.node_err(node, "gather indices must be i32 on the device (narrow i64 first)"));
     }
     let table_shape = info.shape(table_v);
-    let rows = table_shape[0];
-    let row: usize = table_shape[1..].iter().product();
+    let Some(&rows) = table_shape.get(axis) else { return Err(info.node_err(node, "the axis is out of range")) };
+    let row: usize = table_shape[axis + 1..].iter().product();
     let tokens: usize = info.shape(index_v).iter().product();
     if row > ROW_LIMIT {
         return Err(info.node_err(
@@ -83,21 +85,43 @@ pub(crate) fn lower(info: &GroupInfo) -> Result<Kernel, LowerError> {
                 b: region(wrap, tt, 1),
                 op: AluOp::Add,
             });
-            b.emit(Inst::DmaGather {
-                dst: region(out, tt, row),
-                table: HbmAccess { tensor: b.input_id(table), offset: Affine::constant(0), pattern: vec![(1, row)] },
-                row_stride: row as i64,
-                rows,
-                index: region(ids, tt, 1),
-            });
-            let dst = HbmAccess {
-                tensor: b.output_id(output),
-                offset: crate::tiling::scale(&t0, row as i64),
-                pattern: vec![(row as i64, tt), (1, row)],
-            };
-            b.emit(Inst::DmaCopy { dst: Operand::Hbm(dst), src: Operand::Tile(region(out, tt, row)) });
-            Ok(())
+            walk_outer(b, &table_shape[..axis], Affine::constant(0), &mut |b, o| {
+                let table = HbmAccess {
+                    tensor: b.input_id(table),
+                    offset: scale(&o, (rows * row) as i64),
+                    pattern: vec![(1, row)],
+                };
+                b.emit(Inst::DmaGather {
+                    dst: region(out, tt, row),
+                    table,
+                    row_stride: row as i64,
+                    rows,
+                    index: region(ids, tt, 1),
+                });
+                let dst = HbmAccess {
+                    tensor: b.output_id(output),
+                    offset: scale(&t0, row as i64).plus(&scale(&o, (tokens * row) as i64)),
+                    pattern: vec![(row as i64, tt), (1, row)],
+                };
+                b.emit(Inst::DmaCopy { dst: Operand::Hbm(dst), src: Operand::Tile(region(out, tt, row)) });
+                Ok(())
+            })
         })?;
     }
     Ok(b.finish())
+}
+
+/// Emits `body` once per index of the outer dimensions `dims`, one loop per
+/// dimension (so that every HBM offset splits into per-dimension indices,
+/// as the legacy NKI printer needs); `body` gets the flat outer index.
+fn walk_outer(
+    b: &mut Builder,
+    dims: &[usize],
+    flat: Affine,
+    body: &mut dyn FnMut(&mut Builder, Affine) -> Result<(), LowerError>,
+) -> Result<(), LowerError> {
+    match dims.split_first() {
+        None => body(b, flat),
+        Some((&n, rest)) => walk_range(b, n, |b, i| walk_outer(b, rest, scale(&flat, n as i64).plus(&i), body)),
+    }
 }

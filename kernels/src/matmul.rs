@@ -66,6 +66,7 @@ fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
     let g = info.g;
     let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut chain_of: HashMap<usize, usize> = HashMap::new();
+    let mut free = Vec::new();
     for &i in &info.nodes {
         let op = &g.nodes[i].op;
         if matches!(op, Op::MatMul) {
@@ -91,12 +92,21 @@ fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
                 chain_of.insert(i, c);
                 chains[c].1.push(i);
             }
-            [] => return Err(info.node_err(i, "not implemented yet: an elementwise prologue before a matmul")),
+            // Reads no matmul result (gemm's beta · C): computed on each
+            // output tile if it broadcasts there, with one matmul only.
+            [] => free.push(i),
             _ => return Err(info.node_err(i, "not implemented yet: an op combining two sibling matmuls")),
         }
     }
     if chains.is_empty() {
         return Err(info.group_err("no matmul in the group"));
+    }
+    if let Some(&i) = free.first() {
+        if chains.len() > 1 {
+            return Err(info.node_err(i, "not implemented yet: an elementwise op beside sibling matmuls"));
+        }
+        chains[0].1.extend(free);
+        chains[0].1.sort_unstable();
     }
     Ok(chains)
 }
@@ -148,7 +158,7 @@ pub(crate) fn lower(
         }
         for &i in &epilogue {
             if info.shape(g.nodes[i].output) != out_shape {
-                return Err(info.node_err(i, "epilogue ops must have the matmul's output shape"));
+                check_broadcast_epilogue(info, i, &epilogue, &out_shape)?;
             }
         }
         let b = operand(info, mm, 1, &with_batch(k, n))?;
@@ -529,6 +539,36 @@ fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Aff
     let base: i64 = view.offset + index.iter().zip(&view.dims).map(|(&i, &(s, _))| i as i64 * s).sum::<i64>();
     let (rs, cs) = (view.dims[rank - 2].0, view.dims[rank - 1].0);
     crate::tiling::scale(r, rs).plus(&crate::tiling::scale(c, cs)).offset(base)
+}
+
+/// An epilogue op whose result is smaller than the matmul's and broadcasts
+/// to it (gemm's beta · C) runs on every output tile at the output's shape,
+/// its operands broadcast to the tile: elementwise ops commute with
+/// broadcasting. That holds while no view lies between it and the other
+/// epilogue ops, and the kernel does not store it at its own shape.
+fn check_broadcast_epilogue(
+    info: &GroupInfo,
+    i: usize,
+    epilogue: &[usize],
+    out_shape: &[usize],
+) -> Result<(), LowerError> {
+    let g = info.g;
+    let shape = info.shape(g.nodes[i].output);
+    if trnc_ir::broadcast_shapes(&shape, out_shape).as_deref() != Some(out_shape) {
+        return Err(info.node_err(i, "epilogue ops must broadcast to the matmul's output shape"));
+    }
+    if info.output_pos(g.nodes[i].output).is_some() {
+        return Err(info.node_err(i, "not implemented yet: an epilogue result smaller than the matmul's is stored"));
+    }
+    for &r in epilogue {
+        for &u in &g.nodes[r].inputs {
+            let read = info.resolve(r, u)?;
+            if matches!(read.source, Source::Node(j) if j == i || r == i) && !read.chain.is_empty() {
+                return Err(info.node_err(r, "not implemented yet: a view between epilogue ops of different shapes"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs the epilogue ops on the output tile and stores every value the

@@ -25,8 +25,9 @@
 //!
 //! Integer tensors (i32) compute on the same fp32 engines: add, sub, mul,
 //! max, min, neg, abs, relu, square and comparisons are exact while the
-//! values stay below 2^24 in magnitude. Integer division and power are not
-//! lowered (the engines have no integer divide).
+//! values stay below 2^24 in magnitude, and so is pow by a constant 0 to 4
+//! (multiplies). Integer division and other integer powers are not lowered:
+//! the engines have no integer divide, and their power is fp32.
 
 use crate::ops::{Ops, Val};
 use trnc_ir::kernel::{ActFunc, AluOp, ScalarOperand, TileAccess};
@@ -119,7 +120,12 @@ fn binary(ops: &mut Ops, op: BinaryOp, a: &Val, b: &Val, int: bool, dst: &TileAc
         BinaryOp::Div if int => {
             return Err("integer division truncates toward zero; the engines have no integer divide".into())
         }
-        BinaryOp::Pow if int => return Err("pow is not defined on integers".into()),
+        // Small constant exponents are multiplies, exact like `mul`.
+        BinaryOp::Pow if int && !matches!(b, Val::Imm(e) if [0.0, 1.0, 2.0, 3.0, 4.0].contains(e)) => {
+            return Err(
+                "integer pow lowers for constant exponents 0 to 4 only; the engines' power is fp32, not exact".into()
+            )
+        }
         BinaryOp::Div => return divide(ops, a, b, dst),
         BinaryOp::Pow => return power(ops, a, b, dst),
     };

@@ -9,6 +9,7 @@ mod canonicalize;
 mod cse;
 mod dce;
 mod fold;
+mod legalize;
 pub mod narrow;
 mod recompose;
 pub mod rewrite;
@@ -22,6 +23,7 @@ pub use canonicalize::canonicalize;
 pub use cse::cse;
 pub use dce::dce;
 pub use fold::fold_constants;
+pub use legalize::legalize_matmul;
 pub use narrow::narrow_i64;
 pub use recompose::recompose;
 

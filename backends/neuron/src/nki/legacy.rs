@@ -18,6 +18,7 @@
 use trnc_ir::kernel::{Accumulate, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand, Stmt, TileAccess};
 use trnc_ir::DType;
 
+use super::access::decompose;
 use super::current::{axis_tuple, memset_value, tile_view};
 use super::deps::{plan, LoopPlan};
 use super::legacy_dma::{arange, dma, Region, Window};
@@ -182,7 +183,9 @@ impl Printer<'_> {
         };
         match inst {
             Inst::DmaCopy { dst, src } => self.dma_copy(dst, src, loops),
-            Inst::DmaGather { dst, table, row_stride, rows: _, index } => self.gather(dst, table, *row_stride, index),
+            Inst::DmaGather { dst, table, row_stride, rows: _, index } => {
+                self.gather(dst, table, *row_stride, index, loops)
+            }
             Inst::Matmul { dst, stationary, moving, accumulate } => {
                 // The documented operand shapes: stationary [K, M], moving [K, N].
                 let matrix = |a: &TileAccess| {
@@ -339,19 +342,42 @@ impl Printer<'_> {
         }
     }
 
-    /// Indirect load (nki-api.md §3, L): rows of a 2-D table picked by an
-    /// SBUF index column, `table[ids[i_p, 0], i_f]`.
-    fn gather(&self, dst: &TileAccess, table: &HbmAccess, row_stride: i64, index: &TileAccess) -> Code {
+    /// Indirect load (nki-api.md §3, L): rows of a table picked by an SBUF
+    /// index column, `table[ids[i_p, 0], i_f]`. A gather along an inner
+    /// axis, `table[o, ids[i_p, 0], i_f]`, takes the outer indices from the
+    /// offset; the row must be the last dimension or one element of it.
+    fn gather(
+        &self,
+        dst: &TileAccess,
+        table: &HbmAccess,
+        row_stride: i64,
+        index: &TileAccess,
+        loops: &[(u32, usize)],
+    ) -> Code {
         let i = table.tensor.0 as usize;
         let shape = self.k.inputs.iter().chain(&self.k.outputs).nth(i).map(|t| t.shape.clone()).unwrap_or_default();
-        let simple = shape.len() == 2
-            && table.offset == trnc_ir::kernel::Affine::constant(0)
-            && table.pattern == [(1, shape[1])]
-            && row_stride == shape[1] as i64
-            && dst.free.len() == 1;
-        if !simple {
-            return Code::unsupported("an indirect DMA other than whole rows of a 2-D table");
+        let rank = shape.len();
+        let unsupported =
+            || Code::unsupported("an indirect DMA other than rows or elements of a table's last dimension");
+        let whole_rows = rank >= 2 && table.pattern == [(1, shape[rank - 1])] && row_stride == shape[rank - 1] as i64;
+        let elements = rank >= 1 && table.pattern == [(1, 1)] && row_stride == 1;
+        let axis = match (whole_rows, elements) {
+            (true, _) => rank - 2,
+            (false, true) => rank - 1,
+            _ => return unsupported(),
+        };
+        let block = shape[axis..].iter().product::<usize>().max(1) as i64;
+        let offset = &table.offset;
+        if dst.free.len() != 1 || offset.constant % block != 0 || offset.terms.iter().any(|&(_, k)| k % block != 0) {
+            return unsupported();
         }
+        let outer = trnc_ir::kernel::Affine {
+            constant: offset.constant / block,
+            terms: offset.terms.iter().map(|&(v, k)| (v, k / block)).collect(),
+        };
+        let Some(walk) = decompose(&shape[..axis], &outer, &[], &loop_bounds_at(loops)) else {
+            return unsupported();
+        };
         let vars = &self.names.vars;
         let rows = format!(
             "{}[{} + {}, {}]",
@@ -361,7 +387,12 @@ impl Printer<'_> {
             index.free.first().map_or("0".to_string(), |(s, _)| py::affine(s, vars))
         )
         .replace("[0 + ", "[");
-        Code::one(format!("{} = nl.load({}[{rows}, {}])", self.tile(dst), self.names.hbm(i), arange(shape[1], 1, 2)))
+        let mut subs: Vec<String> = walk.starts.iter().map(|s| py::affine(s, vars)).collect();
+        subs.push(rows);
+        if whole_rows {
+            subs.push(arange(shape[rank - 1], 1, 2));
+        }
+        Code::one(format!("{} = nl.load({}[{}])", self.tile(dst), self.names.hbm(i), subs.join(", ")))
     }
 }
 

@@ -170,6 +170,13 @@ enum Sub {
 /// every tile axis indexed, each by one unit-step walk along its own
 /// tensor dimension, in tensor order.
 fn basic(starts: &[Affine], indexed: &[(usize, WalkDim)], rank: usize) -> Option<Vec<Sub>> {
+    // One element: integers would give a scalar where the tile view is
+    // [1, 1]; slices of one keep the shapes equal, as a store needs.
+    if indexed.is_empty() && starts.len() >= rank {
+        let lead = starts.len() - rank;
+        let sub = |(j, s): (usize, &Affine)| if j < lead { Sub::Index(s.clone()) } else { Sub::Range(s.clone(), 1) };
+        return Some(starts.iter().enumerate().map(sub).collect());
+    }
     if indexed.len() != rank || starts.is_empty() {
         return None;
     }
@@ -290,5 +297,11 @@ mod tests {
         let c = code(&[2, 16, 64], region(32, 64), 0, &[(64, 32), (1, 64)]).unwrap();
         assert_eq!(c.loops, vec!["for j0 in nl.affine_range(2):"]);
         assert_eq!(c.statement, "t[16 * j0:16 * j0 + 16, 0:64] = nl.load(x[j0, 0:16, 0:64])");
+    }
+
+    #[test]
+    fn one_element_is_a_slice_of_one_on_both_sides() {
+        let c = code(&[3, 1, 1], region(1, 1), 2, &[(1, 1), (1, 1)]).unwrap();
+        assert_eq!(c.statement, "t[0:1, 0:1] = nl.load(x[2, 0:1, 0:1])");
     }
 }
