@@ -95,6 +95,10 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
         let name = format!("{}_k{}_{}", g.name, group.id, group.kind.name().replace('-', "_"));
         let inputs: Vec<ValueId> = group.inputs.iter().map(|v| *written_as.get(v).unwrap_or(v)).collect();
         let outputs: Vec<ValueId> = group.outputs.iter().map(|v| *transposed.get(v).unwrap_or(v)).collect();
+        if outputs.iter().all(|v| materialized.contains(v)) {
+            // The copy kernel of a transpose that its producer wrote already.
+            continue;
+        }
         let spec = GroupSpec { graph: &g, nodes: &group.nodes, inputs: &inputs, outputs: &outputs, name };
         match lower_cheapest(&spec, target, options, &mut choices) {
             Ok(kernel) => {
