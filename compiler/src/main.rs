@@ -78,6 +78,11 @@ Passes: canonicalize, fold-constants, cse, dce (see ARCHITECTURE.md)."
         /// and why each edge between kernels was not fused.
         #[arg(long)]
         explain_fusion: bool,
+        /// Print the choices the lowering made with the cost model: for each
+        /// kernel the alternatives priced (matmul blockings), the chosen one
+        /// marked `*`, and the fusion groups lowered in parts, with why.
+        #[arg(long)]
+        explain: bool,
         /// Write the cost model's estimate per kernel and for the model as
         /// JSON to this file, or as a table to stdout with `-`.
         #[arg(long, value_name = "FILE.json|-")]
@@ -173,6 +178,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             stop_after,
             target,
             explain_fusion,
+            explain,
             report,
             emit,
             output_dir,
@@ -180,7 +186,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         } => {
             let options = PipelineOptions { print_after, print_after_all, stop_after };
             let emit = (emit, output_dir.as_deref(), nki_api);
-            compile(&model, &options, time_passes, target, explain_fusion, report.as_deref(), emit)
+            compile(&model, &options, time_passes, target, (explain_fusion, explain), report.as_deref(), emit)
         }
         Command::Run { model, backend, target, matmul_dtype, inputs, random_inputs, output_dir } => {
             let options = trnc_kernels::LowerOptions {
@@ -228,7 +234,7 @@ fn compile(
     options: &PipelineOptions,
     time_passes: bool,
     target: Target,
-    explain_fusion: bool,
+    (explain_fusion, explain_lowering): (bool, bool),
     report: Option<&Path>,
     (emit, output_dir, nki_api): (Emit, Option<&Path>, NkiApi),
 ) -> Result<(), Error> {
@@ -252,7 +258,10 @@ fn compile(
     if emit == Emit::Nki {
         return emit_nki(&graph, target, output_dir, nki_api);
     }
-    if explain_fusion {
+    if explain_lowering {
+        let program = trnc::program::build_program(&graph, target)?;
+        print!("{}", trnc::report::explain(&program));
+    } else if explain_fusion {
         let plan = plan_fusion(&graph, target);
         print!("{}", explain(&graph, &plan));
     } else if emit == Emit::KernelIr {

@@ -31,7 +31,7 @@ pub struct Program {
     /// For kernels with a choice (matmul blocking), every alternative the
     /// cost model priced: (kernel name, alternative, estimated ns), the
     /// chosen one first.
-    pub choices: Vec<(String, String, f64)>,
+    pub choices: Vec<Choice>,
     /// The dtypes of the graph's outputs before narrowing.
     output_dtypes: Vec<trnc_ir::DType>,
 }
@@ -40,34 +40,70 @@ pub struct Program {
 const MATMUL_BLOCKS: [(usize, usize, usize); 10] =
     [(6, 1, 8), (6, 1, 16), (3, 2, 8), (3, 2, 16), (3, 2, 32), (2, 3, 16), (2, 3, 32), (4, 1, 8), (2, 1, 8), (1, 1, 8)];
 
+/// One alternative the lowering considered for a kernel (`--explain`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub kernel: String,
+    pub alternative: String,
+    /// The cost model's estimate; `None` when the alternative was not
+    /// priced (see `note`).
+    pub time_ns: Option<f64>,
+    /// Why it was not priced: it does not fit, or it builds the same kernel
+    /// as an earlier alternative.
+    pub note: Option<String>,
+    pub chosen: bool,
+}
+
 /// Lowers a group; where the generator has a choice (matmul blocking),
 /// prices every alternative with the cost model and keeps the cheapest.
 fn lower_cheapest(
     spec: &GroupSpec,
     target: Target,
     options: LowerOptions,
-    choices: &mut Vec<(String, String, f64)>,
+    choices: &mut Vec<Choice>,
 ) -> Result<trnc_ir::kernel::Kernel, trnc_kernels::LowerError> {
     let has_matmul = spec.nodes.iter().any(|&i| matches!(spec.graph.nodes[i].op, Op::MatMul));
     if !has_matmul || options.matmul_blocks.is_some() {
         return lower_group_with(spec, target, options);
     }
-    let mut priced = Vec::new();
+    let mut priced: Vec<(f64, usize, trnc_ir::kernel::Kernel)> = Vec::new();
+    let mut considered = Vec::new();
     for (m, n, k) in MATMUL_BLOCKS {
         let blocks = trnc_kernels::MatmulBlocks { m, n, k };
-        if let Ok(kernel) = lower_group_with(spec, target, LowerOptions { matmul_blocks: Some(blocks), ..options }) {
-            let ns = trnc_backend_neuron::cost::estimate(&kernel, target).total_ns;
-            priced.push((ns, format!("blocks m={m} n={n} k={k}"), kernel));
-        }
+        let alternative = format!("blocks m={m} n={n} k={k}");
+        let (time_ns, note) =
+            match lower_group_with(spec, target, LowerOptions { matmul_blocks: Some(blocks), ..options }) {
+                // Small shapes clamp several blockings to the same kernel: it is
+                // priced once.
+                Ok(kernel) => match priced.iter().find(|p| p.2 == kernel) {
+                    Some(p) => (None, Some(format!("the same kernel as {}", considered[p.1]))),
+                    None => {
+                        let ns = trnc_backend_neuron::cost::estimate(&kernel, target).total_ns;
+                        priced.push((ns, considered.len(), kernel));
+                        (Some(ns), None)
+                    }
+                },
+                Err(e) => (None, Some(e.message)),
+            };
+        choices.push(Choice {
+            kernel: spec.name.clone(),
+            alternative: alternative.clone(),
+            time_ns,
+            note,
+            chosen: false,
+        });
+        considered.push(alternative);
     }
     // Ties keep the earlier (larger) blocking, so the choice is deterministic.
-    priced.sort_by(|a, b| a.0.total_cmp(&b.0));
+    priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let first = choices.len() - considered.len();
     if priced.is_empty() {
+        // Nothing to choose from: the group is lowered in parts, whose
+        // reason the default lowering's error gives.
+        choices.truncate(first);
         return lower_group_with(spec, target, options);
     }
-    for (ns, what, _) in &priced {
-        choices.push((spec.name.clone(), what.clone(), *ns));
-    }
+    choices[first + priced[0].1].chosen = true;
     Ok(priced.swap_remove(0).2)
 }
 

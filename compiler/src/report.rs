@@ -1,7 +1,7 @@
 //! `--report`: the cost model's estimate for every kernel of a program and
 //! for the whole model, as JSON or as a table.
 
-use crate::program::Program;
+use crate::program::{Choice, Program};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use trnc_backend_neuron::cost::{estimate, Estimate};
@@ -10,8 +10,10 @@ use trnc_ir::Op;
 pub struct Report {
     pub target: trnc_ir::Target,
     pub kernels: Vec<Estimate>,
-    /// (kernel, alternative, estimated ns) from `Program::choices`.
-    pub choices: Vec<(String, String, f64)>,
+    /// The alternatives the lowering priced (`Program::choices`).
+    pub choices: Vec<Choice>,
+    /// Groups lowered in parts, with the reason.
+    pub splits: Vec<(usize, String)>,
     /// Each graph input and weight read once, each output written once.
     pub minimum_hbm_bytes: u64,
 }
@@ -29,6 +31,7 @@ pub fn report(p: &Program) -> Report {
         target: p.target,
         kernels: p.calls.iter().map(|c| estimate(&c.kernel, p.target)).collect(),
         choices: p.choices.clone(),
+        splits: p.splits.clone(),
         minimum_hbm_bytes,
     }
 }
@@ -73,6 +76,14 @@ impl Report {
         json!({
             "target": self.target.name(),
             "kernels": kernels,
+            "choices": self.choices.iter().map(|c| json!({
+                "kernel": c.kernel,
+                "alternative": c.alternative,
+                "time_ns": c.time_ns.map(round3),
+                "note": c.note,
+                "chosen": c.chosen,
+            })).collect::<Vec<_>>(),
+            "lowered_in_parts": self.splits.iter().map(|(group, why)| json!({"group": group, "reason": why})).collect::<Vec<_>>(),
             "total": {
                 "time_ns": round3(self.total_ns()),
                 "flops": self.flops(),
@@ -102,12 +113,6 @@ impl Report {
                 e.sbuf_bytes_per_partition as f64 / 1024.0
             );
         }
-        if !self.choices.is_empty() {
-            let _ = writeln!(s, "alternatives priced by the cost model (chosen first):");
-            for (kernel, what, ns) in &self.choices {
-                let _ = writeln!(s, "  {kernel}: {what}: {:.3} us", ns / 1e3);
-            }
-        }
         let _ = writeln!(
             s,
             "total: {:.3} us, {:.4} GFLOP, HBM {:.1} KiB = {:.2}x the minimum ({:.1} KiB: inputs and weights read once, outputs written once)",
@@ -121,7 +126,64 @@ impl Report {
     }
 }
 
+/// `--explain`: every choice the lowering made with the cost model, the
+/// alternatives it priced (the chosen one marked) and those it could not
+/// build, and the fusion groups lowered in parts with the reason.
+pub fn explain(p: &Program) -> String {
+    let mut s = String::new();
+    let mut kernel = "";
+    for c in &p.choices {
+        if c.kernel != kernel {
+            kernel = &c.kernel;
+            let _ = writeln!(s, "{kernel}: alternatives priced by the cost model on {}", p.target);
+        }
+        let mark = if c.chosen { "*" } else { " " };
+        match (c.time_ns, &c.note) {
+            (Some(ns), _) => {
+                let _ = writeln!(s, "  {mark} {:<22} {:>12.3} us", c.alternative, ns / 1e3);
+            }
+            (None, Some(note)) => {
+                let _ = writeln!(s, "    {:<22} {:>12}    {note}", c.alternative, "-");
+            }
+            (None, None) => {}
+        }
+    }
+    if p.choices.is_empty() {
+        let _ = writeln!(s, "no kernel had alternatives to price (only matmul blockings are chosen by the cost model)");
+    }
+    for (group, why) in &p.splits {
+        let _ = writeln!(s, "kernel {group} of the fusion plan is lowered in parts: {why}");
+    }
+    s
+}
+
 /// Three decimals, so reports are stable and readable.
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trnc_ir::text::parse_graph;
+    use trnc_ir::Target;
+
+    /// The cheapest priced blocking is the one lowered and marked; the
+    /// others carry their price or why they were not priced.
+    #[test]
+    fn explain_marks_the_cheapest_alternative() {
+        let src = "graph @mm(%a: bf16[512, 1024], %b: bf16[1024, 1536]) -> (bf16[512, 1536]) {\n  %c = matmul %a, %b : bf16[512, 1536]\n  return %c\n}\n";
+        let g = parse_graph(src, "mm", &mut |_, _| Err("no weights".into())).unwrap().graph;
+        let p = crate::program::build_program(&g, Target::Trn2).unwrap();
+        let chosen: Vec<&Choice> = p.choices.iter().filter(|c| c.chosen).collect();
+        assert_eq!(chosen.len(), 1);
+        let best = p.choices.iter().filter_map(|c| c.time_ns).fold(f64::INFINITY, f64::min);
+        assert_eq!(chosen[0].time_ns, Some(best));
+        assert!(p.choices.iter().filter(|c| c.time_ns.is_some()).count() >= 3, "{:?}", p.choices);
+        assert!(p.choices.iter().all(|c| c.time_ns.is_some() != c.note.is_some()));
+        let estimate = trnc_backend_neuron::cost::estimate(&p.calls[0].kernel, Target::Trn2).total_ns;
+        assert_eq!(estimate, best, "the kernel lowered is the one chosen");
+        let text = explain(&p);
+        assert!(text.contains(&format!("* {}", chosen[0].alternative)), "{text}");
+    }
 }
