@@ -38,20 +38,25 @@ pub fn write_nki_dir(graph: &Graph, program: &Program, dialect: Dialect, dir: &P
         Ok(())
     };
     let modules = module_names(program);
-    for (call, module) in program.calls.iter().zip(&modules) {
-        write(&mut files, &format!("{module}.py"), emit_kernel(&call.kernel, dialect).as_bytes())?;
-    }
     let host = HostPlan::new(graph, program)?;
     let weights: Vec<(String, &trnc_ir::Tensor)> = host.weights.iter().map(|(n, t)| (n.clone(), *t)).collect();
-    // Streamed to the file: the weights are the bulk of the output.
-    let path = dir.join("weights.safetensors");
-    trnc_ir::weights::save_safetensors(&path, &weights).map_err(|e| Error::run(format!("error: {e}")))?;
-    files.push(path);
-    write(&mut files, "model.py", model_py(program, &host, &modules, dialect).as_bytes())?;
-    let report = serde_json::to_string_pretty(&report_json(program, &modules, dialect)).unwrap_or_default() + "\n";
-    write(&mut files, "report.json", report.as_bytes())?;
-    write(&mut files, "README.md", readme(program, &host, &modules, dialect).as_bytes())?;
-    write(&mut files, "ruff.toml", ruff_toml(&modules).as_bytes())?;
+    let weights_path = dir.join("weights.safetensors");
+    // The weights are the bulk of the output (90 MB for a MiniLM): they
+    // stream to their file on another core while the text files are made.
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let writer = scope.spawn(|| trnc_ir::weights::save_safetensors(&weights_path, &weights));
+        for (call, module) in program.calls.iter().zip(&modules) {
+            write(&mut files, &format!("{module}.py"), emit_kernel(&call.kernel, dialect).as_bytes())?;
+        }
+        write(&mut files, "model.py", model_py(program, &host, &modules, dialect).as_bytes())?;
+        let report = serde_json::to_string_pretty(&report_json(program, &modules, dialect)).unwrap_or_default() + "\n";
+        write(&mut files, "report.json", report.as_bytes())?;
+        write(&mut files, "README.md", readme(program, &host, &modules, dialect).as_bytes())?;
+        write(&mut files, "ruff.toml", ruff_toml(&modules).as_bytes())?;
+        let saved = writer.join().unwrap_or_else(|_| Err("the weights writer panicked".into()));
+        saved.map_err(|e| Error::run(format!("error: {e}")))
+    })?;
+    files.push(weights_path);
     Ok(files)
 }
 

@@ -6,7 +6,7 @@ use super::builder::checked_element_count;
 use super::declared::{declared_type, DeclaredDim};
 use super::dtype::dtype_from_onnx;
 use super::ops::{spec, NEWEST_OPSET};
-use super::proto::{GraphProto, ModelProto};
+use super::proto::{GraphProto, ModelProto, TensorProto};
 use super::tensor::tensor_from_proto;
 use crate::load::{missing_dims_error, resolve_dims};
 use crate::{Error, LoadOptions};
@@ -178,12 +178,39 @@ pub fn graph_inputs(
 
 /// Decodes every initializer, keyed by name.
 pub fn initializers(graph: &GraphProto, base_dir: Option<&Path>) -> Result<Vec<(String, Tensor)>, Error> {
-    graph
-        .initializer
-        .iter()
-        .map(|t| {
-            let tensor = tensor_from_proto(t, base_dir).map_err(|e| bad(format!("initializer '{}': {e}", t.name)))?;
-            Ok((t.name.clone(), tensor))
-        })
-        .collect()
+    let decode = |t: &TensorProto| {
+        let tensor = tensor_from_proto(t, base_dir).map_err(|e| bad(format!("initializer '{}': {e}", t.name)))?;
+        Ok((t.name.clone(), tensor))
+    };
+    // Decoding is mostly the kernel handing out fresh pages for the copies
+    // (90 MB for a MiniLM): the cores share it, in runs of about equal
+    // bytes; the order, and so the result, stays the file's.
+    let all = &graph.initializer;
+    let total: usize = all.iter().map(|t| t.raw_data.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads < 2 || total < PARALLEL_DECODE_BYTES {
+        return all.iter().map(decode).collect();
+    }
+    let mut runs: Vec<&[TensorProto]> = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, t) in all.iter().enumerate() {
+        bytes += t.raw_data.len();
+        if bytes * threads >= total * (runs.len() + 1) && runs.len() + 1 < threads {
+            runs.push(&all[start..=i]);
+            start = i + 1;
+        }
+    }
+    runs.push(&all[start..]);
+    let decoded: Vec<Result<Vec<(String, Tensor)>, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs.iter().map(|run| scope.spawn(move || run.iter().map(decode).collect())).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(bad("a decoding thread panicked")))).collect()
+    });
+    let mut out = Vec::with_capacity(all.len());
+    for run in decoded {
+        out.extend(run?);
+    }
+    Ok(out)
 }
+
+/// Below this many bytes of raw data, decoding on one thread is as fast.
+const PARALLEL_DECODE_BYTES: usize = 8 << 20;
