@@ -23,100 +23,26 @@
 //! inputs read through their views and broadcast to the output window,
 //! and immediates.
 
+mod chain;
+mod epilogue;
+
 use crate::builder::{region, region_at, Builder};
 use crate::error::LowerError;
-use crate::group::{GroupInfo, Source};
-use crate::ops::{Ops, Val};
-use crate::pointwise;
+use crate::group::GroupInfo;
 use crate::tiling::{split, unravel, walk_piece};
 use crate::view::StridedView;
-use std::collections::HashMap;
+use chain::{chains_of, check_broadcast_epilogue, is_row_norm, Chain};
+use epilogue::{epilogue_and_store, Window};
 use trnc_ir::kernel::{
     Accumulate, ActFunc, Affine, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand, TileAccess, TileId,
 };
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};
-use trnc_ir::{DType, Op, Target, ValueId};
+use trnc_ir::{DType, Target, ValueId};
 
 /// The strided view of an operand, broadcast to `[batch.., rows, cols]`.
-struct Operand2 {
-    input: usize,
-    view: StridedView,
-}
-
-/// One matmul of the kernel with the elementwise ops that follow it.
-/// Sibling matmuls share their left operand: A is loaded and transposed
-/// once for all of them (e.g. the Q, K and V projections).
-struct Chain {
-    mm: usize,
-    epilogue: Vec<usize>,
-    out_shape: Vec<usize>,
-    b: Operand2,
-    n: usize,
-    /// (output position, value) of the group's outputs this chain computes.
-    outputs: Vec<(usize, ValueId)>,
-    /// A norm in the epilogue needs whole rows of the result: one column
-    /// block spans N, its tiles emptied side by side into one SBUF row.
-    whole_rows: bool,
-}
-
-/// Splits the group into one chain per matmul: every other node must be
-/// elementwise, come after its matmul and read on-chip values of one chain
-/// only.
-fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
-    let g = info.g;
-    let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
-    let mut chain_of: HashMap<usize, usize> = HashMap::new();
-    let mut free = Vec::new();
-    for &i in &info.nodes {
-        let op = &g.nodes[i].op;
-        if matches!(op, Op::MatMul) {
-            chain_of.insert(i, chains.len());
-            chains.push((i, Vec::new()));
-            continue;
-        }
-        if !op.is_elementwise() && !is_row_norm(info, i) {
-            return Err(info.node_err(i, format!("not implemented yet: a {} epilogue after a matmul", op.name())));
-        }
-        let mut owners = Vec::new();
-        for &u in &g.nodes[i].inputs {
-            if let Source::Node(j) = info.resolve(i, u)?.source {
-                if let Some(&c) = chain_of.get(&j) {
-                    if !owners.contains(&c) {
-                        owners.push(c);
-                    }
-                }
-            }
-        }
-        match owners[..] {
-            [c] => {
-                chain_of.insert(i, c);
-                chains[c].1.push(i);
-            }
-            // Reads no matmul result (gemm's beta · C): computed on each
-            // output tile if it broadcasts there, with one matmul only.
-            [] => free.push(i),
-            _ => return Err(info.node_err(i, "not implemented yet: an op combining two sibling matmuls")),
-        }
-    }
-    if chains.is_empty() {
-        return Err(info.group_err("no matmul in the group"));
-    }
-    if let Some(&i) = free.first() {
-        if chains.len() > 1 {
-            return Err(info.node_err(i, "not implemented yet: an elementwise op beside sibling matmuls"));
-        }
-        chains[0].1.extend(free);
-        chains[0].1.sort_unstable();
-    }
-    Ok(chains)
-}
-
-/// layer_norm or rms_norm over the last axis only: with whole rows of the
-/// matmul's output in SBUF, it runs in the epilogue.
-fn is_row_norm(info: &GroupInfo, i: usize) -> bool {
-    let node = &info.g.nodes[i];
-    let rank = info.shape(node.output).len();
-    matches!(node.op, Op::LayerNorm { axis, .. } | Op::RmsNorm { axis, .. } if axis + 1 == rank)
+pub(super) struct Operand2 {
+    pub(super) input: usize,
+    pub(super) view: StridedView,
 }
 
 pub(crate) fn lower(
@@ -514,18 +440,6 @@ impl Ctx<'_> {
     }
 }
 
-/// One output tile: rows `m0..m0+mt`, columns `n0..n0+nt` of batch `index`.
-struct Window<'w> {
-    index: &'w [usize],
-    m0: &'w Affine,
-    mt: usize,
-    n0: &'w Affine,
-    nt: usize,
-    /// Free size of the epilogue's tiles.
-    width: usize,
-}
-
-/// Row-major multi-index of flat index `i` in `shape`.
 /// Operand `k` of node `node`, which must come from an HBM input, as a view
 /// broadcast to `shape`.
 fn operand(info: &GroupInfo, node: usize, k: usize, shape: &[usize]) -> Result<Operand2, LowerError> {
@@ -534,122 +448,9 @@ fn operand(info: &GroupInfo, node: usize, k: usize, shape: &[usize]) -> Result<O
 }
 
 /// Offset of `view` (rank ≥ 2) at batch `index`, row `r`, column `c`.
-fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Affine {
+pub(super) fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Affine {
     let rank = view.dims.len();
     let base: i64 = view.offset + index.iter().zip(&view.dims).map(|(&i, &(s, _))| i as i64 * s).sum::<i64>();
     let (rs, cs) = (view.dims[rank - 2].0, view.dims[rank - 1].0);
     crate::tiling::scale(r, rs).plus(&crate::tiling::scale(c, cs)).offset(base)
-}
-
-/// An epilogue op whose result is smaller than the matmul's and broadcasts
-/// to it (gemm's beta · C) runs on every output tile at the output's shape,
-/// its operands broadcast to the tile: elementwise ops commute with
-/// broadcasting. That holds while no view lies between it and the other
-/// epilogue ops, and the kernel does not store it at its own shape.
-fn check_broadcast_epilogue(
-    info: &GroupInfo,
-    i: usize,
-    epilogue: &[usize],
-    out_shape: &[usize],
-) -> Result<(), LowerError> {
-    let g = info.g;
-    let shape = info.shape(g.nodes[i].output);
-    if trnc_ir::broadcast_shapes(&shape, out_shape).as_deref() != Some(out_shape) {
-        return Err(info.node_err(i, "epilogue ops must broadcast to the matmul's output shape"));
-    }
-    if info.output_pos(g.nodes[i].output).is_some() {
-        return Err(info.node_err(i, "not implemented yet: an epilogue result smaller than the matmul's is stored"));
-    }
-    for &r in epilogue {
-        for &u in &g.nodes[r].inputs {
-            let read = info.resolve(r, u)?;
-            if matches!(read.source, Source::Node(j) if j == i || r == i) && !read.chain.is_empty() {
-                return Err(info.node_err(r, "not implemented yet: a view between epilogue ops of different shapes"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Runs the epilogue ops on the output tile and stores every value the
-/// group writes.
-fn epilogue_and_store(
-    bld: &mut Builder,
-    info: &GroupInfo,
-    chain: &Chain,
-    result: TileAccess,
-    w: &Window,
-) -> Result<(), LowerError> {
-    let g = info.g;
-    let (mm, epilogue, out_shape) = (chain.mm, &chain.epilogue, &chain.out_shape[..]);
-    let mut on_chip: HashMap<ValueId, TileAccess> = HashMap::new();
-    on_chip.insert(g.nodes[mm].output, result);
-    let mut held = Vec::new();
-    for &i in epilogue.iter() {
-        let node = &g.nodes[i];
-        bld.set_note(info.describe(i));
-        let mut vals = Vec::new();
-        let mut dtypes = Vec::new();
-        for &u in &node.inputs {
-            let read = info.resolve(i, u)?;
-            dtypes.push(info.dtype(u));
-            vals.push(match read.source {
-                Source::Imm(x) => Val::Imm(x),
-                Source::Node(j) => Val::Tile(
-                    on_chip
-                        .get(&g.nodes[j].output)
-                        .cloned()
-                        .ok_or_else(|| info.node_err(i, "reads a value the kernel has not computed"))?,
-                ),
-                Source::Input(pos) => {
-                    // An epilogue operand (bias, residual) read through its
-                    // view and broadcast to the output window.
-                    let view = info.chain_view(i, &read, StridedView::contiguous(&info.shape(read.value)))?;
-                    let view = view.broadcast_to(out_shape).map_err(|e| info.node_err(i, e))?;
-                    let rank = view.dims.len();
-                    let t = bld.acquire(Memory::Sbuf, info.dtype(u), &[PARTITIONS, w.width]);
-                    held.push(t);
-                    let src = HbmAccess {
-                        tensor: bld.input_id(pos),
-                        offset: offset_at(&view, w.index, w.m0, w.n0),
-                        pattern: vec![(view.dims[rank - 2].0, w.mt), (view.dims[rank - 1].0, w.nt)],
-                    };
-                    bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t, w.mt, w.nt)), src: Operand::Hbm(src) });
-                    Val::Tile(region(t, w.mt, w.nt))
-                }
-            });
-        }
-        let out_dtype = info.dtype(node.output);
-        let t = bld.acquire(Memory::Sbuf, out_dtype, &[PARTITIONS, w.width]);
-        held.push(t);
-        let dst = region(t, w.mt, w.nt);
-        let mut ops = Ops::new(bld, &[PARTITIONS, w.width], &[PARTITIONS, 1], w.mt, w.nt);
-        let emitted = if node.op.is_elementwise() {
-            pointwise::emit(&mut ops, &node.op, &vals, &dtypes, out_dtype, &dst)
-        } else {
-            crate::anchors::norm_rows(&mut ops, &node.op, &vals, &dst)
-        };
-        ops.done();
-        emitted.map_err(|e| info.node_err(i, e))?;
-        on_chip.insert(node.output, dst);
-    }
-    for &(pos, v) in &chain.outputs {
-        let tile = on_chip
-            .get(&v)
-            .cloned()
-            .ok_or_else(|| info.group_err(format!("output %{} is not computed", g.name_of(v))))?;
-        let out = StridedView::contiguous(out_shape);
-        let rank = out.dims.len();
-        let dst = HbmAccess {
-            tensor: bld.output_id(pos),
-            offset: offset_at(&out, w.index, w.m0, w.n0),
-            pattern: vec![(out.dims[rank - 2].0, w.mt), (out.dims[rank - 1].0, w.nt)],
-        };
-        bld.set_note(format!("store %{}", g.name_of(v)));
-        bld.emit(Inst::DmaCopy { dst: Operand::Hbm(dst), src: Operand::Tile(tile) });
-    }
-    for t in held {
-        bld.release(t);
-    }
-    Ok(())
 }

@@ -1,0 +1,109 @@
+//! The epilogue: elementwise ops and norms on the matmul's output tiles,
+//! then the stores.
+
+use super::chain::Chain;
+use super::offset_at;
+use crate::builder::{region, Builder};
+use crate::error::LowerError;
+use crate::group::{GroupInfo, Source};
+use crate::ops::{Ops, Val};
+use crate::pointwise;
+use crate::view::StridedView;
+use std::collections::HashMap;
+use trnc_ir::kernel::{Affine, HbmAccess, Inst, Memory, Operand, TileAccess};
+use trnc_ir::target::PARTITIONS;
+use trnc_ir::ValueId;
+
+/// One output tile: rows `m0..m0+mt`, columns `n0..n0+nt` of batch `index`.
+pub(super) struct Window<'w> {
+    pub(super) index: &'w [usize],
+    pub(super) m0: &'w Affine,
+    pub(super) mt: usize,
+    pub(super) n0: &'w Affine,
+    pub(super) nt: usize,
+    /// Free size of the epilogue's tiles.
+    pub(super) width: usize,
+}
+
+/// Runs the epilogue ops on the output tile and stores every value the
+/// group writes.
+pub(super) fn epilogue_and_store(
+    bld: &mut Builder,
+    info: &GroupInfo,
+    chain: &Chain,
+    result: TileAccess,
+    w: &Window,
+) -> Result<(), LowerError> {
+    let g = info.g;
+    let (mm, epilogue, out_shape) = (chain.mm, &chain.epilogue, &chain.out_shape[..]);
+    let mut on_chip: HashMap<ValueId, TileAccess> = HashMap::new();
+    on_chip.insert(g.nodes[mm].output, result);
+    let mut held = Vec::new();
+    for &i in epilogue.iter() {
+        let node = &g.nodes[i];
+        bld.set_note(info.describe(i));
+        let mut vals = Vec::new();
+        let mut dtypes = Vec::new();
+        for &u in &node.inputs {
+            let read = info.resolve(i, u)?;
+            dtypes.push(info.dtype(u));
+            vals.push(match read.source {
+                Source::Imm(x) => Val::Imm(x),
+                Source::Node(j) => Val::Tile(
+                    on_chip
+                        .get(&g.nodes[j].output)
+                        .cloned()
+                        .ok_or_else(|| info.node_err(i, "reads a value the kernel has not computed"))?,
+                ),
+                Source::Input(pos) => {
+                    // An epilogue operand (bias, residual) read through its
+                    // view and broadcast to the output window.
+                    let view = info.chain_view(i, &read, StridedView::contiguous(&info.shape(read.value)))?;
+                    let view = view.broadcast_to(out_shape).map_err(|e| info.node_err(i, e))?;
+                    let rank = view.dims.len();
+                    let t = bld.acquire(Memory::Sbuf, info.dtype(u), &[PARTITIONS, w.width]);
+                    held.push(t);
+                    let src = HbmAccess {
+                        tensor: bld.input_id(pos),
+                        offset: offset_at(&view, w.index, w.m0, w.n0),
+                        pattern: vec![(view.dims[rank - 2].0, w.mt), (view.dims[rank - 1].0, w.nt)],
+                    };
+                    bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t, w.mt, w.nt)), src: Operand::Hbm(src) });
+                    Val::Tile(region(t, w.mt, w.nt))
+                }
+            });
+        }
+        let out_dtype = info.dtype(node.output);
+        let t = bld.acquire(Memory::Sbuf, out_dtype, &[PARTITIONS, w.width]);
+        held.push(t);
+        let dst = region(t, w.mt, w.nt);
+        let mut ops = Ops::new(bld, &[PARTITIONS, w.width], &[PARTITIONS, 1], w.mt, w.nt);
+        let emitted = if node.op.is_elementwise() {
+            pointwise::emit(&mut ops, &node.op, &vals, &dtypes, out_dtype, &dst)
+        } else {
+            crate::anchors::norm_rows(&mut ops, &node.op, &vals, &dst)
+        };
+        ops.done();
+        emitted.map_err(|e| info.node_err(i, e))?;
+        on_chip.insert(node.output, dst);
+    }
+    for &(pos, v) in &chain.outputs {
+        let tile = on_chip
+            .get(&v)
+            .cloned()
+            .ok_or_else(|| info.group_err(format!("output %{} is not computed", g.name_of(v))))?;
+        let out = StridedView::contiguous(out_shape);
+        let rank = out.dims.len();
+        let dst = HbmAccess {
+            tensor: bld.output_id(pos),
+            offset: offset_at(&out, w.index, w.m0, w.n0),
+            pattern: vec![(out.dims[rank - 2].0, w.mt), (out.dims[rank - 1].0, w.nt)],
+        };
+        bld.set_note(format!("store %{}", g.name_of(v)));
+        bld.emit(Inst::DmaCopy { dst: Operand::Hbm(dst), src: Operand::Tile(tile) });
+    }
+    for t in held {
+        bld.release(t);
+    }
+    Ok(())
+}
