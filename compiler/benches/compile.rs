@@ -1,8 +1,9 @@
 //! Criterion benches of the compile pipeline, stage by stage, on the
 //! MiniLM models: import (or parse), each pass of the default pipeline on
 //! the graph as the pipeline hands it over, lowering (`build_program`:
-//! narrowing, fusion planning, kernel generation) and emission (printing
-//! the kernels). `trnc bench --wall-clock` times the same stages end to end;
+//! narrowing, fusion planning, kernel generation) and emission (what
+//! `trnc compile --emit nki` writes: kernel modules, model.py, weights,
+//! report, into a temporary folder). `trnc bench --wall-clock` times the same stages end to end;
 //! these give the statistics per stage.
 //!
 //!     cargo bench -p trnc --bench compile            # all models
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use trnc::load::{load_model, LoadOptions};
 use trnc::passes::{find_pass, DEFAULT_PIPELINE};
 use trnc::program::build_program;
-use trnc_ir::kernel::print::print_kernel;
+use trnc_backend_neuron::nki::Dialect;
 use trnc_ir::Target;
 
 struct Model {
@@ -67,9 +68,14 @@ fn stages(c: &mut Criterion) {
         }
         group.bench_function("lower", |b| b.iter(|| black_box(build_program(&g, Target::Trn2).expect("lowers"))));
         let program = build_program(&g, Target::Trn2).expect("lowers");
+        let dir = std::env::temp_dir().join(format!("trnc-bench-emit-{}", std::process::id()));
         group.bench_function("emit", |b| {
-            b.iter(|| black_box(program.calls.iter().map(|c| print_kernel(&c.kernel).len()).sum::<usize>()))
+            b.iter(|| {
+                let files = trnc::emit_nki::write_nki_dir(&g, &program, Dialect::Current, &dir).expect("writes");
+                black_box(files.len())
+            })
         });
+        let _ = std::fs::remove_dir_all(&dir);
         group.finish();
     }
 }
