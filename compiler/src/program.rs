@@ -19,8 +19,9 @@ pub struct KernelCall {
 
 pub struct Program {
     /// The graph the kernels compute: the optimised graph with i64 narrowed
-    /// to i32 (`passes::narrow_i64`) and vector matmul operands spelled as
-    /// matrices (`passes::legalize_matmul`).
+    /// to i32 (`passes::narrow_i64`), sums over leading axes as matmuls with
+    /// a ones vector (`passes::sums_as_matmuls`) and vector matmul operands
+    /// spelled as matrices (`passes::legalize_matmul`).
     pub graph: Graph,
     pub target: Target,
     pub plan: FusionPlan,
@@ -117,6 +118,7 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
     let output_dtypes = g.outputs.iter().map(|&v| g.ty(v).dtype).collect();
     let mut g = g.clone();
     crate::passes::narrow_i64(&mut g)?;
+    crate::passes::sums_as_matmuls(&mut g);
     crate::passes::legalize_matmul(&mut g);
     let plan = plan_fusion(&g, target);
     let mut calls = Vec::with_capacity(plan.groups.len());

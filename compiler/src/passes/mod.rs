@@ -13,6 +13,7 @@ mod legalize;
 pub mod narrow;
 mod recompose;
 pub mod rewrite;
+mod sum_as_matmul;
 
 use crate::Error;
 use std::time::{Duration, Instant};
@@ -26,6 +27,7 @@ pub use fold::fold_constants;
 pub use legalize::legalize_matmul;
 pub use narrow::narrow_i64;
 pub use recompose::recompose;
+pub use sum_as_matmul::sums_as_matmuls;
 
 pub struct Pass {
     pub name: &'static str,

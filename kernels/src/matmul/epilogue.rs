@@ -12,7 +12,7 @@ use crate::view::StridedView;
 use std::collections::HashMap;
 use trnc_ir::kernel::{Affine, HbmAccess, Inst, Memory, Operand, TileAccess};
 use trnc_ir::target::PARTITIONS;
-use trnc_ir::ValueId;
+use trnc_ir::{DType, Op, ValueId};
 
 /// One output tile: rows `m0..m0+mt`, columns `n0..n0+nt` of batch `index`.
 pub(super) struct Window<'w> {
@@ -61,15 +61,34 @@ pub(super) fn epilogue_and_store(
                     let view = info.chain_view(i, &read, StridedView::contiguous(&info.shape(read.value)))?;
                     let view = view.broadcast_to(out_shape).map_err(|e| info.node_err(i, e))?;
                     let rank = view.dims.len();
-                    let t = bld.acquire(Memory::Sbuf, info.dtype(u), &[PARTITIONS, w.width]);
-                    held.push(t);
-                    let src = HbmAccess {
-                        tensor: bld.input_id(pos),
-                        offset: offset_at(&view, w.index, w.m0, w.n0),
-                        pattern: vec![(view.dims[rank - 2].0, w.mt), (view.dims[rank - 1].0, w.nt)],
-                    };
-                    bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t, w.mt, w.nt)), src: Operand::Hbm(src) });
-                    Val::Tile(region(t, w.mt, w.nt))
+                    // Broadcast along the row (an attention mask spread over
+                    // the hidden axis): one element per partition, spread on
+                    // chip, rather than a DMA descriptor per element (§1.6).
+                    // Engines read operands as fp32 (§1.4), so the column is
+                    // loaded as fp32 where that is all the op does with it.
+                    let as_f32 = info.dtype(u) == DType::F32
+                        || matches!(node.op, Op::Cast { to, .. } if to.is_float()) && info.dtype(u).is_int();
+                    if view.dims[rank - 1].0 == 0 && w.nt > 1 && as_f32 {
+                        let t = bld.acquire(Memory::Sbuf, DType::F32, &[PARTITIONS, 1]);
+                        held.push(t);
+                        let src = HbmAccess {
+                            tensor: bld.input_id(pos),
+                            offset: offset_at(&view, w.index, w.m0, w.n0),
+                            pattern: vec![(view.dims[rank - 2].0, w.mt), (1, 1)],
+                        };
+                        bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t, w.mt, 1)), src: Operand::Hbm(src) });
+                        Val::Col(region(t, w.mt, 1))
+                    } else {
+                        let t = bld.acquire(Memory::Sbuf, info.dtype(u), &[PARTITIONS, w.width]);
+                        held.push(t);
+                        let src = HbmAccess {
+                            tensor: bld.input_id(pos),
+                            offset: offset_at(&view, w.index, w.m0, w.n0),
+                            pattern: vec![(view.dims[rank - 2].0, w.mt), (view.dims[rank - 1].0, w.nt)],
+                        };
+                        bld.emit(Inst::DmaCopy { dst: Operand::Tile(region(t, w.mt, w.nt)), src: Operand::Hbm(src) });
+                        Val::Tile(region(t, w.mt, w.nt))
+                    }
                 }
             });
         }
