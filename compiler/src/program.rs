@@ -55,37 +55,63 @@ pub struct Choice {
     pub chosen: bool,
 }
 
-/// Lowers a group; where the generator has a choice (matmul blocking),
-/// prices every alternative with the cost model and keeps the cheapest.
+/// Elements per partition an elementwise pass may stream per DMA, tried for
+/// groups without a matmul, attention, gather or concat.
+const STREAM_CHUNKS: [usize; 5] = [2048, 1024, 512, 256, 128];
+
+/// The alternatives `kernels/` offers for a group, as (what, options).
+fn alternatives(spec: &GroupSpec, options: LowerOptions) -> Vec<(String, LowerOptions)> {
+    let has = |f: &dyn Fn(&Op) -> bool| spec.nodes.iter().any(|&i| f(&spec.graph.nodes[i].op));
+    if options.matmul_blocks.is_some() || options.stream_chunk.is_some() {
+        return Vec::new();
+    }
+    if has(&|op| matches!(op, Op::MatMul)) {
+        return MATMUL_BLOCKS
+            .iter()
+            .map(|&(m, n, k)| {
+                let blocks = trnc_kernels::MatmulBlocks { m, n, k };
+                (format!("blocks m={m} n={n} k={k}"), LowerOptions { matmul_blocks: Some(blocks), ..options })
+            })
+            .collect();
+    }
+    if has(&|op| matches!(op, Op::Attention { .. } | Op::Gather { .. } | Op::Concat { .. })) {
+        return Vec::new();
+    }
+    STREAM_CHUNKS
+        .iter()
+        .map(|&c| (format!("stream {c} per partition"), LowerOptions { stream_chunk: Some(c), ..options }))
+        .collect()
+}
+
+/// Lowers a group; where the generator has a choice (matmul blocking,
+/// elementwise chunk size), prices every alternative with the cost model
+/// and keeps the cheapest.
 fn lower_cheapest(
     spec: &GroupSpec,
     target: Target,
     options: LowerOptions,
     choices: &mut Vec<Choice>,
 ) -> Result<trnc_ir::kernel::Kernel, trnc_kernels::LowerError> {
-    let has_matmul = spec.nodes.iter().any(|&i| matches!(spec.graph.nodes[i].op, Op::MatMul));
-    if !has_matmul || options.matmul_blocks.is_some() {
+    let alternatives = alternatives(spec, options);
+    if alternatives.is_empty() {
         return lower_group_with(spec, target, options);
     }
     let mut priced: Vec<(f64, usize, trnc_ir::kernel::Kernel)> = Vec::new();
     let mut considered = Vec::new();
-    for (m, n, k) in MATMUL_BLOCKS {
-        let blocks = trnc_kernels::MatmulBlocks { m, n, k };
-        let alternative = format!("blocks m={m} n={n} k={k}");
-        let (time_ns, note) =
-            match lower_group_with(spec, target, LowerOptions { matmul_blocks: Some(blocks), ..options }) {
-                // Small shapes clamp several blockings to the same kernel: it is
-                // priced once.
-                Ok(kernel) => match priced.iter().find(|p| p.2 == kernel) {
-                    Some(p) => (None, Some(format!("the same kernel as {}", considered[p.1]))),
-                    None => {
-                        let ns = trnc_backend_neuron::cost::estimate(&kernel, target).total_ns;
-                        priced.push((ns, considered.len(), kernel));
-                        (Some(ns), None)
-                    }
-                },
-                Err(e) => (None, Some(e.message)),
-            };
+    for (alternative, with) in alternatives {
+        let (time_ns, note) = match lower_group_with(spec, target, with) {
+            // Small shapes clamp several blockings to the same kernel: it is
+            // priced once.
+            Ok(kernel) => match priced.iter().find(|p| p.2 == kernel) {
+                Some(p) => (None, Some(format!("the same kernel as {}", considered[p.1]))),
+                None => {
+                    let ns = trnc_backend_neuron::cost::estimate(&kernel, target).total_ns;
+                    priced.push((ns, considered.len(), kernel));
+                    (Some(ns), None)
+                }
+            },
+            Err(e) => (None, Some(e.message)),
+        };
         choices.push(Choice {
             kernel: spec.name.clone(),
             alternative: alternative.clone(),
@@ -95,7 +121,7 @@ fn lower_cheapest(
         });
         considered.push(alternative);
     }
-    // Ties keep the earlier (larger) blocking, so the choice is deterministic.
+    // Ties keep the earlier (larger) alternative, so the choice is deterministic.
     priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let first = choices.len() - considered.len();
     if priced.is_empty() {
@@ -151,7 +177,7 @@ pub fn build_program_with(g: &Graph, target: Target, options: LowerOptions) -> R
             // op; the plan stays what fusion decided.
             Err(e) if needs_split(&e.message) => {
                 splits.push((group.id, e.message.clone()));
-                lower_split(&parts, group, &mut calls, &mut materialized)?;
+                lower_split(&parts, group, &mut calls, &mut materialized, &mut choices)?;
             }
             Err(e) => {
                 return Err(Error::run(format!("error: cannot lower kernel {} ({}): {e}", group.id, group.kind.name())))
@@ -205,6 +231,7 @@ fn lower_split(
     group: &Group,
     calls: &mut Vec<KernelCall>,
     materialized: &mut HashSet<ValueId>,
+    choices: &mut Vec<Choice>,
 ) -> Result<(), Error> {
     let g = parts.g;
     let mut segments: Vec<Vec<usize>> = Vec::new();
@@ -216,9 +243,9 @@ fn lower_split(
         }
     }
     for seg in segments {
-        if lower_nodes(parts, group.id, &seg, calls, materialized).is_err() {
+        if lower_nodes(parts, group.id, &seg, calls, materialized, choices).is_err() {
             for &i in &seg {
-                lower_nodes(parts, group.id, &[i], calls, materialized)?;
+                lower_nodes(parts, group.id, &[i], calls, materialized, choices)?;
             }
         }
     }
@@ -235,6 +262,7 @@ fn lower_nodes(
     nodes: &[usize],
     calls: &mut Vec<KernelCall>,
     materialized: &mut HashSet<ValueId>,
+    choices: &mut Vec<Choice>,
 ) -> Result<(), Error> {
     let Parts { g, producers, users, target, options } = parts;
     let (g, target, options) = (*g, *target, *options);
@@ -263,7 +291,7 @@ fn lower_nodes(
             .collect();
         let name = format!("{}_k{}_part{}", g.name, group, calls.len());
         let spec = GroupSpec { graph: g, nodes, inputs: &inputs, outputs: &outputs, name };
-        match lower_group_with(&spec, target, options) {
+        match lower_cheapest(&spec, target, options, choices) {
             Ok(kernel) => {
                 calls.push(KernelCall { group, kernel, inputs, outputs });
                 return Ok(());
@@ -287,7 +315,7 @@ fn lower_nodes(
                     return Err(Error::run(format!("error: cannot lower kernel {group}: {e}")));
                 };
                 materialized.insert(g.nodes[j].output);
-                lower_nodes(parts, group, &[j], calls, materialized)?;
+                lower_nodes(parts, group, &[j], calls, materialized, choices)?;
             }
             Err(e) => return Err(Error::run(format!("error: cannot lower kernel {group}: {e}"))),
         }

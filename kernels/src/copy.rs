@@ -60,5 +60,5 @@ pub(crate) fn lower_concat(info: &GroupInfo, target: Target) -> Result<Kernel, L
             copies: vec![(0, 1)],
         });
     }
-    lower_plans(info, &plans, target)
+    lower_plans(info, &plans, target, None)
 }

@@ -68,6 +68,10 @@ pub struct LowerOptions {
     pub matmul_dtype: Option<DType>,
     /// Matmul blocking; `None` picks the largest blocks that fit SBUF.
     pub matmul_blocks: Option<MatmulBlocks>,
+    /// Elements per partition an elementwise pass streams per DMA; `None`
+    /// takes the longest (8 KiB of f32), which for small tensors fills few
+    /// partitions (and DMA queues).
+    pub stream_chunk: Option<usize>,
 }
 
 /// Lowers one group. The kernel's HBM inputs are `spec.inputs` in order and
@@ -90,7 +94,7 @@ pub fn lower_group_with(spec: &GroupSpec, target: Target, options: LowerOptions)
     } else if let Some(i) = first(&|op| matches!(op, Op::Concat { .. })) {
         copy::lower_concat(&info, target).map_err(|e| if e.node.is_none() { info.node_err(i, e.message) } else { e })?
     } else {
-        lower::lower(&info, target)?
+        lower::lower(&info, target, options.stream_chunk)?
     };
     verify_kernel(&kernel, target)
         .map_err(|e| info.group_err(format!("internal error: the generated kernel breaks a hardware rule: {e}")))?;

@@ -46,20 +46,27 @@ struct SectionDef {
     targets: Vec<ValueId>,
 }
 
-pub(crate) fn lower(info: &GroupInfo, target: Target) -> Result<Kernel, LowerError> {
+pub(crate) fn lower(info: &GroupInfo, target: Target, stream_chunk: Option<usize>) -> Result<Kernel, LowerError> {
     let defs = section_defs(info)?;
     let plans: Vec<SectionPlan> =
         defs.iter().map(|d| section::plan(info, &d.m, &d.reduced, &d.targets)).collect::<Result<_, _>>()?;
-    lower_plans(info, &plans, target)
+    lower_plans(info, &plans, target, stream_chunk)
 }
 
 /// The kernel running `plans` one after the other, each with the largest
-/// layout that fits SBUF.
-pub(crate) fn lower_plans(info: &GroupInfo, plans: &[SectionPlan], target: Target) -> Result<Kernel, LowerError> {
+/// layout that fits SBUF; elementwise passes stream at most `stream_chunk`
+/// elements per partition (the caller's choice, else `STREAM_CHUNK`).
+pub(crate) fn lower_plans(
+    info: &GroupInfo,
+    plans: &[SectionPlan],
+    target: Target,
+    stream_chunk: Option<usize>,
+) -> Result<Kernel, LowerError> {
     let budget = target.sbuf_bytes_per_partition();
     let mut share = budget;
     loop {
-        let modes: Vec<Mode> = plans.iter().map(|p| choose_mode(info, p, share)).collect::<Result<_, _>>()?;
+        let modes: Vec<Mode> =
+            plans.iter().map(|p| choose_mode(info, p, share, stream_chunk)).collect::<Result<_, _>>()?;
         let k = emit_kernel(info, plans, &modes)?;
         let used = k.sbuf_bytes_per_partition();
         if used <= budget {
@@ -76,12 +83,17 @@ pub(crate) fn lower_plans(info: &GroupInfo, plans: &[SectionPlan], target: Targe
 }
 
 /// The largest layout of one section that fits `budget` bytes per partition.
-fn choose_mode(info: &GroupInfo, plan: &SectionPlan, budget: usize) -> Result<Mode, LowerError> {
+fn choose_mode(
+    info: &GroupInfo,
+    plan: &SectionPlan,
+    budget: usize,
+    stream_chunk: Option<usize>,
+) -> Result<Mode, LowerError> {
     let fits = |mode: Mode| -> Result<bool, LowerError> {
         Ok(emit_kernel(info, std::slice::from_ref(plan), &[mode])?.sbuf_bytes_per_partition() <= budget)
     };
     if !plan.reduced.iter().any(|&r| r) {
-        let mut chunk = STREAM_CHUNK;
+        let mut chunk = stream_chunk.unwrap_or(STREAM_CHUNK).clamp(1, STREAM_CHUNK);
         while chunk > 1 && !fits(Mode::Stream(chunk))? {
             chunk /= 2;
         }
