@@ -142,3 +142,14 @@ pub(crate) fn region(tile: TileId, partitions: usize, free: usize) -> TileAccess
 pub(crate) fn region_at(tile: TileId, partitions: usize, start: Affine, count: usize) -> TileAccess {
     TileAccess { tile, partition_start: Affine::constant(0), partitions, free: vec![(start, count)] }
 }
+
+/// A region of a rank-3 tile `[P, n, m]`: partitions `0..p`, index `i` of
+/// the middle dimension, `start..start+count` of the last.
+pub(crate) fn slab(tile: TileId, p: usize, i: usize, start: usize, count: usize) -> TileAccess {
+    TileAccess {
+        tile,
+        partition_start: Affine::constant(0),
+        partitions: p,
+        free: vec![(Affine::constant(i as i64), 1), (Affine::constant(start as i64), count)],
+    }
+}

@@ -2,8 +2,8 @@
 //! key block sizes ([`Plan`]), and the loads of q rows, kᵀ, v and mask
 //! tiles ([`Loads`]), each done once per the data it holds.
 
-use super::{slab, Dims, View};
-use crate::builder::{region, region_at, Builder};
+use super::{Dims, View};
+use crate::builder::{region, region_at, slab, Builder};
 use crate::tiling::split;
 use trnc_ir::kernel::{ActFunc, Affine, Engine, HbmAccess, Inst, Memory, Operand, ScalarOperand, TileAccess, TileId};
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};

@@ -34,7 +34,7 @@ use crate::group::GroupInfo;
 use crate::tiling::unravel;
 use crate::view::StridedView;
 use load::{Loads, Plan};
-use trnc_ir::kernel::{Affine, HbmAccess, Inst, Kernel, Operand, TileAccess, TileId};
+use trnc_ir::kernel::{Affine, HbmAccess, Inst, Kernel, Operand, TileAccess};
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};
 use trnc_ir::{DType, Op, Target};
 
@@ -114,17 +114,6 @@ struct Dims {
     dv: usize,
     scale: f64,
     causal: bool,
-}
-
-/// A region of a rank-3 tile `[P, n, m]`: partitions `0..p`, index `i` of
-/// the middle dimension, `start..start+count` of the last.
-fn slab(tile: TileId, p: usize, i: usize, start: usize, count: usize) -> TileAccess {
-    TileAccess {
-        tile,
-        partition_start: Affine::constant(0),
-        partitions: p,
-        free: vec![(Affine::constant(i as i64), 1), (Affine::constant(start as i64), count)],
-    }
 }
 
 pub(crate) fn lower(info: &GroupInfo, matmul_dtype: Option<DType>, target: Target) -> Result<Kernel, LowerError> {

@@ -2,8 +2,8 @@
 //! division into the output tile.
 
 use super::load::{chunk_of, tiles_of, Group, Loads, Plan};
-use super::{slab, Dims, View, LOWEST};
-use crate::builder::{region, region_at, Builder};
+use super::{Dims, View, LOWEST};
+use crate::builder::{region, region_at, slab, Builder};
 use crate::error::LowerError;
 use trnc_ir::kernel::{Accumulate, ActFunc, Affine, AluOp, Engine, Inst, Memory, ScalarOperand, TileAccess, TileId};
 use trnc_ir::target::{MATMUL_MOVING_FREE, PARTITIONS};

@@ -26,7 +26,7 @@
 mod chain;
 mod epilogue;
 
-use crate::builder::{region, region_at, Builder};
+use crate::builder::{region, region_at, slab, Builder};
 use crate::error::LowerError;
 use crate::group::GroupInfo;
 use crate::tiling::{split, unravel, walk_piece};
@@ -256,17 +256,6 @@ struct Ctx<'c> {
     t: &'c Tiles,
     k: usize,
     blocks: MatmulBlocks,
-}
-
-/// A region of a rank-3 tile: partitions `0..p`, index `i` of the middle
-/// dimension, `start..start+count` of the last.
-fn slab(tile: TileId, p: usize, i: usize, start: usize, count: usize) -> TileAccess {
-    TileAccess {
-        tile,
-        partition_start: Affine::constant(0),
-        partitions: p,
-        free: vec![(Affine::constant(i as i64), 1), (Affine::constant(start as i64), count)],
-    }
 }
 
 /// The tiles of an extent: (index, start, size).
