@@ -73,23 +73,17 @@ fn compiled_kernels_match_the_reference_on_every_target() {
     assert!(checked >= 3 * 30, "only {checked} model/target pairs ran");
 }
 
-/// Sibling matmuls sharing their left operand are one fusion group and
-/// one kernel (A loaded and transposed once), not lowered in parts.
+/// Groups that `kernels/` builds whole, each one kernel with nothing
+/// lowered in parts: sibling matmuls sharing their left operand (A loaded
+/// and transposed once); a layer_norm or rms_norm after a matmul, on whole
+/// rows (600 wide, two PSUM banks), also after siblings; a gather with its
+/// adds and layer_norm (a BERT's embeddings).
 #[test]
-fn sibling_matmuls_lower_as_one_kernel() {
-    let g = load_model(Path::new("kernels/sibling_matmuls.trn"), &LoadOptions::default()).unwrap();
-    let program = trnc::program::build_program(&g, Target::Trn2).unwrap();
-    assert!(program.splits.is_empty(), "lowered in parts: {:?}", program.splits);
-    assert_eq!(program.calls.len(), 1);
-}
-
-/// A layer_norm or rms_norm after a matmul runs in the matmul's epilogue on
-/// whole rows (here 600 wide, two PSUM banks), also when the matmuls are
-/// siblings: one kernel, nothing lowered in parts.
-#[test]
-fn norms_after_matmuls_lower_in_the_matmul_kernel() {
-    let g = load_model(Path::new("kernels/matmul_norm.trn"), &LoadOptions::default()).unwrap();
-    let program = trnc::program::build_program(&g, Target::Trn2).unwrap();
-    assert!(program.splits.is_empty(), "lowered in parts: {:?}", program.splits);
-    assert_eq!(program.calls.len(), 1);
+fn fused_groups_lower_as_one_kernel() {
+    for file in ["kernels/sibling_matmuls.trn", "kernels/matmul_norm.trn", "kernels/embeddings.trn"] {
+        let g = load_model(Path::new(file), &LoadOptions::default()).unwrap();
+        let program = trnc::program::build_program(&g, Target::Trn2).unwrap();
+        assert!(program.splits.is_empty(), "{file} lowered in parts: {:?}", program.splits);
+        assert_eq!(program.calls.len(), 1, "{file}");
+    }
 }

@@ -149,7 +149,10 @@ pub fn explain(p: &Program) -> String {
         }
     }
     if p.choices.is_empty() {
-        let _ = writeln!(s, "no kernel had alternatives to price (only matmul blockings are chosen by the cost model)");
+        let _ = writeln!(
+            s,
+            "no kernel had alternatives to price (the cost model chooses matmul blockings and elementwise chunk sizes)"
+        );
     }
     for (group, why) in &p.splits {
         let _ = writeln!(s, "kernel {group} of the fusion plan is lowered in parts: {why}");

@@ -27,6 +27,7 @@ mod body;
 mod builder;
 mod copy;
 mod elementwise;
+mod epilogue;
 mod error;
 mod gather;
 mod group;

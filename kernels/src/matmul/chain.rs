@@ -1,6 +1,7 @@
 //! A matmul group as chains: each matmul with the ops after it.
 
 use super::Operand2;
+use crate::epilogue::Tail;
 use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
 use std::collections::HashMap;
@@ -25,6 +26,12 @@ pub(super) struct Chain {
 /// Splits the group into one chain per matmul: every other node must be
 /// elementwise, come after its matmul and read on-chip values of one chain
 /// only.
+impl Chain {
+    pub(super) fn tail(&self) -> Tail<'_> {
+        Tail { anchor: self.mm, epilogue: &self.epilogue, out_shape: &self.out_shape, outputs: &self.outputs }
+    }
+}
+
 pub(super) fn chains_of(info: &GroupInfo) -> Result<Vec<(usize, Vec<usize>)>, LowerError> {
     let g = info.g;
     let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();

@@ -24,15 +24,14 @@
 //! and immediates.
 
 mod chain;
-mod epilogue;
 
 use crate::builder::{region, region_at, slab, Builder};
+use crate::epilogue::{epilogue_and_store, offset_at, Window};
 use crate::error::LowerError;
 use crate::group::GroupInfo;
 use crate::tiling::{split, unravel, walk_piece};
 use crate::view::StridedView;
 use chain::{chains_of, check_broadcast_epilogue, is_row_norm, Chain};
-use epilogue::{epilogue_and_store, Window};
 use trnc_ir::kernel::{
     Accumulate, ActFunc, Affine, Engine, HbmAccess, Inst, Kernel, Memory, Operand, ScalarOperand, TileAccess, TileId,
 };
@@ -416,13 +415,13 @@ impl Ctx<'_> {
                 if !whole_rows {
                     let (m_at, n_at) = (m0.clone().offset(ms as i64), n0.clone().offset(ns as i64));
                     let window = Window { index, m0: &m_at, mt, n0: &n_at, nt, width: t.width };
-                    epilogue_and_store(bld, info, chain, result, &window)?;
+                    epilogue_and_store(bld, info, &chain.tail(), result, &window)?;
                 }
             }
             if whole_rows {
                 let m_at = m0.clone().offset(ms as i64);
                 let window = Window { index, m0: &m_at, mt, n0, nt: nsize, width: t.width };
-                epilogue_and_store(bld, info, chain, region(t.ct, mt, nsize), &window)?;
+                epilogue_and_store(bld, info, &chain.tail(), region(t.ct, mt, nsize), &window)?;
             }
         }
         Ok(())
@@ -434,12 +433,4 @@ impl Ctx<'_> {
 fn operand(info: &GroupInfo, node: usize, k: usize, shape: &[usize]) -> Result<Operand2, LowerError> {
     let (input, view) = info.input_operand(node, k, shape)?;
     Ok(Operand2 { input, view })
-}
-
-/// Offset of `view` (rank ≥ 2) at batch `index`, row `r`, column `c`.
-pub(super) fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Affine {
-    let rank = view.dims.len();
-    let base: i64 = view.offset + index.iter().zip(&view.dims).map(|(&i, &(s, _))| i as i64 * s).sum::<i64>();
-    let (rs, cs) = (view.dims[rank - 2].0, view.dims[rank - 1].0);
-    crate::tiling::scale(r, rs).plus(&crate::tiling::scale(c, cs)).offset(base)
 }

@@ -1,8 +1,8 @@
-//! The epilogue: elementwise ops and norms on the matmul's output tiles,
-//! then the stores.
+//! Epilogues: the elementwise ops and norms that follow an anchor (a
+//! matmul, a gather) run on the anchor's result tile in SBUF, then every
+//! value the group writes is stored. Operands from HBM are read through
+//! their views, broadcast to the output window.
 
-use super::chain::Chain;
-use super::offset_at;
 use crate::builder::{region, Builder};
 use crate::error::LowerError;
 use crate::group::{GroupInfo, Source};
@@ -14,28 +14,40 @@ use trnc_ir::kernel::{Affine, HbmAccess, Inst, Memory, Operand, TileAccess};
 use trnc_ir::target::PARTITIONS;
 use trnc_ir::{DType, Op, ValueId};
 
+/// An anchor and what follows it in the kernel.
+pub(crate) struct Tail<'t> {
+    /// The node whose result is the tile the epilogue starts from.
+    pub anchor: usize,
+    /// Elementwise ops and norms, in graph order.
+    pub epilogue: &'t [usize],
+    /// The anchor's (and every epilogue op's) result shape.
+    pub out_shape: &'t [usize],
+    /// (output position, value) of the group's outputs computed here.
+    pub outputs: &'t [(usize, ValueId)],
+}
+
 /// One output tile: rows `m0..m0+mt`, columns `n0..n0+nt` of batch `index`.
-pub(super) struct Window<'w> {
-    pub(super) index: &'w [usize],
-    pub(super) m0: &'w Affine,
-    pub(super) mt: usize,
-    pub(super) n0: &'w Affine,
-    pub(super) nt: usize,
+pub(crate) struct Window<'w> {
+    pub(crate) index: &'w [usize],
+    pub(crate) m0: &'w Affine,
+    pub(crate) mt: usize,
+    pub(crate) n0: &'w Affine,
+    pub(crate) nt: usize,
     /// Free size of the epilogue's tiles.
-    pub(super) width: usize,
+    pub(crate) width: usize,
 }
 
 /// Runs the epilogue ops on the output tile and stores every value the
 /// group writes.
-pub(super) fn epilogue_and_store(
+pub(crate) fn epilogue_and_store(
     bld: &mut Builder,
     info: &GroupInfo,
-    chain: &Chain,
+    tail: &Tail,
     result: TileAccess,
     w: &Window,
 ) -> Result<(), LowerError> {
     let g = info.g;
-    let (mm, epilogue, out_shape) = (chain.mm, &chain.epilogue, &chain.out_shape[..]);
+    let (mm, epilogue, out_shape) = (tail.anchor, tail.epilogue, tail.out_shape);
     let mut on_chip: HashMap<ValueId, TileAccess> = HashMap::new();
     on_chip.insert(g.nodes[mm].output, result);
     let mut held = Vec::new();
@@ -106,7 +118,7 @@ pub(super) fn epilogue_and_store(
         emitted.map_err(|e| info.node_err(i, e))?;
         on_chip.insert(node.output, dst);
     }
-    for &(pos, v) in &chain.outputs {
+    for &(pos, v) in tail.outputs {
         let tile = on_chip
             .get(&v)
             .cloned()
@@ -125,4 +137,12 @@ pub(super) fn epilogue_and_store(
         bld.release(t);
     }
     Ok(())
+}
+
+/// Offset of `view` (rank ≥ 2) at batch `index`, row `r`, column `c`.
+pub(crate) fn offset_at(view: &StridedView, index: &[usize], r: &Affine, c: &Affine) -> Affine {
+    let rank = view.dims.len();
+    let base: i64 = view.offset + index.iter().zip(&view.dims).map(|(&i, &(s, _))| i as i64 * s).sum::<i64>();
+    let (rs, cs) = (view.dims[rank - 2].0, view.dims[rank - 1].0);
+    crate::tiling::scale(r, rs).plus(&crate::tiling::scale(c, cs)).offset(base)
 }
