@@ -141,7 +141,13 @@ fn tail_outputs(
     let index_shape = info.shape(g.nodes[node].inputs[1]);
     let one_token_axis = index_shape.iter().rev().skip(1).all(|&d| d == 1);
     if axis != 0 || !one_token_axis || out_shape.len() < 2 || out_shape[out_shape.len() - 1] != row {
-        return Err(info.node_err(node, "not implemented yet: an epilogue after this gather's layout"));
+        return Err(info.node_err(
+            node,
+            format!(
+                "not implemented yet: an epilogue after a gather along axis {axis} with indices {index_shape:?} \
+                 (the epilogue needs axis 0 and the tokens along one axis of the result)"
+            ),
+        ));
     }
     for &i in epilogue {
         let op = &g.nodes[i].op;
