@@ -23,6 +23,7 @@ use trnc_backend_neuron::nki::{emit_kernel, function_name, identifier, Dialect};
 use trnc_ir::{DType, Graph, Op, ValueId};
 
 use crate::program::Program;
+use crate::report::{estimate_fields, round3};
 use crate::Error;
 
 /// Writes the NKI directory for `program`, built from `graph` (the
@@ -388,11 +389,6 @@ fn ruff_toml(modules: &[String]) -> String {
     )
 }
 
-/// Three decimals: stable and readable.
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
 fn report_json(program: &Program, modules: &[String], dialect: Dialect) -> Value {
     let mut total_ns = 0.0;
     let mut flops = 0u64;
@@ -406,24 +402,12 @@ fn report_json(program: &Program, modules: &[String], dialect: Dialect) -> Value
             total_ns += e.total_ns;
             flops += e.flops;
             hbm += e.hbm_read_bytes + e.hbm_write_bytes;
-            let busy: serde_json::Map<String, Value> =
-                e.engines.iter().map(|t| (t.engine.name().to_string(), json!(round3(t.busy_ns)))).collect();
-            json!({
-                "kernel": e.kernel,
-                "module": format!("{module}.py"),
-                "group": call.group,
-                "total_ns": round3(e.total_ns),
-                "engine_busy_ns": busy,
-                "critical_engine": e.critical_engine.name(),
-                "flops": e.flops,
-                "hbm_read_bytes": e.hbm_read_bytes,
-                "hbm_write_bytes": e.hbm_write_bytes,
-                "tensor_peak_fraction": round3(e.tensor_peak_fraction),
-                "hbm_bandwidth_fraction": round3(e.hbm_bandwidth_fraction),
-                "sbuf_bytes_per_partition": e.sbuf_bytes_per_partition,
-                "psum_bytes_per_partition": e.psum_bytes_per_partition,
-                "instructions": e.instructions,
-            })
+            let mut fields = estimate_fields(&e);
+            fields.insert("module".into(), json!(format!("{module}.py")));
+            fields.insert("group".into(), json!(call.group));
+            fields.insert("total_ns".into(), json!(round3(e.total_ns)));
+            fields.insert("psum_bytes_per_partition".into(), json!(e.psum_bytes_per_partition));
+            Value::Object(fields)
         })
         .collect();
     json!({

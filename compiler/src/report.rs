@@ -56,21 +56,9 @@ impl Report {
             .kernels
             .iter()
             .map(|e| {
-                let engines: serde_json::Map<String, Value> =
-                    e.engines.iter().map(|t| (t.engine.name().to_string(), json!(round3(t.busy_ns)))).collect();
-                json!({
-                    "kernel": e.kernel,
-                    "time_ns": round3(e.total_ns),
-                    "engine_busy_ns": engines,
-                    "critical_engine": e.critical_engine.name(),
-                    "flops": e.flops,
-                    "hbm_read_bytes": e.hbm_read_bytes,
-                    "hbm_write_bytes": e.hbm_write_bytes,
-                    "tensor_peak_fraction": round3(e.tensor_peak_fraction),
-                    "hbm_bandwidth_fraction": round3(e.hbm_bandwidth_fraction),
-                    "sbuf_bytes_per_partition": e.sbuf_bytes_per_partition,
-                    "instructions": e.instructions,
-                })
+                let mut fields = estimate_fields(e);
+                fields.insert("time_ns".into(), json!(round3(e.total_ns)));
+                Value::Object(fields)
             })
             .collect();
         json!({
@@ -160,8 +148,31 @@ pub fn explain(p: &Program) -> String {
     s
 }
 
+/// What a kernel's estimate says, as JSON fields (`--report` and the NKI
+/// folder's report.json add their own beside them).
+pub(crate) fn estimate_fields(e: &Estimate) -> serde_json::Map<String, Value> {
+    let engines: serde_json::Map<String, Value> =
+        e.engines.iter().map(|t| (t.engine.name().to_string(), json!(round3(t.busy_ns)))).collect();
+    let fields = json!({
+        "kernel": e.kernel,
+        "engine_busy_ns": engines,
+        "critical_engine": e.critical_engine.name(),
+        "flops": e.flops,
+        "hbm_read_bytes": e.hbm_read_bytes,
+        "hbm_write_bytes": e.hbm_write_bytes,
+        "tensor_peak_fraction": round3(e.tensor_peak_fraction),
+        "hbm_bandwidth_fraction": round3(e.hbm_bandwidth_fraction),
+        "sbuf_bytes_per_partition": e.sbuf_bytes_per_partition,
+        "instructions": e.instructions,
+    });
+    match fields {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// Three decimals, so reports are stable and readable.
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

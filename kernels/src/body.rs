@@ -18,7 +18,7 @@ use crate::ops::{Ops, Val};
 use crate::pointwise;
 use crate::section::{is_row_anchor, HbmRef, Kind, Opd, SectionPlan};
 use crate::space::Space;
-use trnc_ir::kernel::{Affine, HbmAccess, HbmId, Inst, Memory, Operand, TileId};
+use trnc_ir::kernel::{Affine, HbmAccess, HbmId, Inst, Memory, Operand, TileAccess, TileId};
 use trnc_ir::{DType, Op};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -426,22 +426,11 @@ impl<'s, 'a> Body<'s, 'a> {
         if is_row_anchor(self.op(n)) {
             return anchors::apply(self, b, n);
         }
-        let info = self.info;
-        let node = &info.g.nodes[n];
-        let opds: Vec<Opd> = self.operands(n).to_vec();
-        let mut vals = Vec::new();
-        for o in &opds {
-            vals.push(self.get(b, o)?);
-        }
-        let out = info.dtype(node.output);
+        let (opds, vals) = self.operand_vals(b, n)?;
+        let out = self.info.dtype(self.info.g.nodes[n].output);
         let (tile, reused) = self.full_dst(b, n, out);
         self.note(b, n);
-        let dst = region(tile, self.ctx.parts, self.ctx.width);
-        let dtypes: Vec<DType> = node.inputs.iter().map(|&v| info.dtype(v)).collect();
-        let mut ops = Ops::new(b, &self.full_shape, &self.col_shape, self.ctx.parts, self.ctx.width);
-        let r = pointwise::emit(&mut ops, &node.op, &vals, &dtypes, out, &dst);
-        ops.done();
-        r.map_err(|m| self.err(n, m))?;
+        self.emit_pointwise(b, n, &vals, &region(tile, self.ctx.parts, self.ctx.width))?;
         self.forget_reused(reused);
         for o in &opds {
             if reused != opd_key(o.clone()) {
@@ -458,26 +447,34 @@ impl<'s, 'a> Body<'s, 'a> {
         if is_row_anchor(self.op(n)) {
             return anchors::row_result(self, b, n);
         }
-        let info = self.info;
-        let node = &info.g.nodes[n];
-        let opds: Vec<Opd> = self.operands(n).to_vec();
-        let mut vals = Vec::new();
-        for o in &opds {
-            vals.push(self.get(b, o)?);
-        }
-        let out = info.dtype(node.output);
+        let (opds, vals) = self.operand_vals(b, n)?;
+        let out = self.info.dtype(self.info.g.nodes[n].output);
         let tile = b.acquire(Memory::Sbuf, out, &self.col_shape);
         self.note(b, n);
-        let dst = region(tile, self.ctx.parts, 1);
-        let dtypes: Vec<DType> = node.inputs.iter().map(|&v| info.dtype(v)).collect();
-        let mut ops = Ops::new(b, &self.full_shape, &self.col_shape, self.ctx.parts, 1);
-        let r = pointwise::emit(&mut ops, &node.op, &vals, &dtypes, out, &dst);
-        ops.done();
-        r.map_err(|m| self.err(n, m))?;
+        self.emit_pointwise(b, n, &vals, &region(tile, self.ctx.parts, 1))?;
         for o in &opds {
             self.consume(b, o);
         }
         Ok(Slot { tile: self.widen(b, tile), col: true })
+    }
+
+    /// Node `n`'s operands and their values for the current chunk.
+    fn operand_vals(&mut self, b: &mut Builder, n: usize) -> Result<(Vec<Opd>, Vec<Val>), LowerError> {
+        let opds: Vec<Opd> = self.operands(n).to_vec();
+        let vals = opds.iter().map(|o| self.get(b, o)).collect::<Result<_, _>>()?;
+        Ok((opds, vals))
+    }
+
+    /// Node `n`'s elementwise op on `vals` into `dst` (full width, or one
+    /// column).
+    fn emit_pointwise(&mut self, b: &mut Builder, n: usize, vals: &[Val], dst: &TileAccess) -> Result<(), LowerError> {
+        let node = &self.info.g.nodes[n];
+        let dtypes: Vec<DType> = node.inputs.iter().map(|&v| self.info.dtype(v)).collect();
+        let width = dst.free_elements();
+        let mut ops = Ops::new(b, &self.full_shape, &self.col_shape, self.ctx.parts, width);
+        let r = pointwise::emit(&mut ops, &node.op, vals, &dtypes, self.info.dtype(node.output), dst);
+        ops.done();
+        r.map_err(|m| self.err(n, m))
     }
 
     /// A column tile as f32 (a copy when it has another dtype).

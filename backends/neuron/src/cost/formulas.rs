@@ -131,19 +131,11 @@ pub fn inst_cost(k: &Kernel, inst: &Inst, c: &TargetCosts) -> InstCost {
 fn streaming_cost(k: &Kernel, inst: &Inst, c: &TargetCosts) -> InstCost {
     let engine = inst.engine();
     let dst = inst.dst().expect("every compute instruction writes a tile");
-    // (free elements per partition of each input, number of inputs, factor).
-    let (n, inputs, mut elementwise_factor) = match inst {
-        Inst::TensorTensor { a, .. } => (a.free_elements(), 2, 1.0),
-        Inst::TensorScalar { src, .. }
-        | Inst::TensorCopy { src, .. }
-        | Inst::Activation { src, .. }
-        | Inst::BnStats { src, .. }
-        | Inst::BnAggr { src, .. }
-        | Inst::Transpose { src, .. }
-        | Inst::TensorReduce { src, .. } => (src.free_elements(), 1, 1.0),
-        // Memset, and the instructions `inst_cost` handles itself.
-        _ => (dst.free_elements(), 1, 1.0),
-    };
+    // Free elements per partition of each input, and the number of inputs;
+    // memset (and what `inst_cost` handles itself) streams its destination.
+    let ins = streamed_inputs(inst);
+    let (n, inputs) = ins.first().map_or((dst.free_elements(), 1), |t| (t.free_elements(), ins.len()));
+    let mut elementwise_factor = 1.0;
     // tensor_reduce: N/2 with BF16 in and out and add/max (§1.4).
     if let Inst::TensorReduce { src, op, .. } = inst {
         if matches!(op, AluOp::Add | AluOp::Maximum) && dtype(k, src) == DType::BF16 && dtype(k, dst) == DType::BF16 {
@@ -166,22 +158,27 @@ fn streaming_cost(k: &Kernel, inst: &Inst, c: &TargetCosts) -> InstCost {
     InstCost::compute(engine, work.max(c.engine_min_cycles) + c.engine_access_cycles + readout, ghz)
 }
 
-/// The tiles an instruction streams (inputs and output), for the 16-bit
-/// fast rate; per-partition scalar operands and biases are `(P, 1)` and do
-/// not limit the rate.
-fn streamed_tiles(inst: &Inst) -> Vec<&TileAccess> {
-    let mut v: Vec<&TileAccess> = inst.dst().into_iter().collect();
+/// The input tiles an instruction streams; per-partition scalar operands
+/// and biases are `(P, 1)` and are not streamed.
+fn streamed_inputs(inst: &Inst) -> Vec<&TileAccess> {
     match inst {
-        Inst::TensorTensor { a, b, .. } => v.extend([a, b]),
+        Inst::TensorTensor { a, b, .. } => vec![a, b],
         Inst::TensorScalar { src, .. }
         | Inst::TensorCopy { src, .. }
         | Inst::Activation { src, .. }
         | Inst::BnStats { src, .. }
         | Inst::BnAggr { src, .. }
         | Inst::Transpose { src, .. }
-        | Inst::TensorReduce { src, .. } => v.push(src),
-        _ => {}
+        | Inst::TensorReduce { src, .. } => vec![src],
+        _ => Vec::new(),
     }
+}
+
+/// The tiles an instruction streams (inputs and output), for the 16-bit
+/// fast rate.
+fn streamed_tiles(inst: &Inst) -> Vec<&TileAccess> {
+    let mut v: Vec<&TileAccess> = inst.dst().into_iter().collect();
+    v.extend(streamed_inputs(inst));
     v
 }
 
